@@ -1,0 +1,1 @@
+"""Statistics on plain DataFrames: survival, Cox, tests, proportions."""
