@@ -1,0 +1,223 @@
+"""The `rwestudy` command line: validate a study, run the demo.
+
+Errors are sentences, not tracebacks: bad data becomes findings, a bad
+command line or a missing file becomes one line in red and exit code 2.
+Set RWESTUDY_DEBUG=1 to see the traceback of an unexpected failure.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rwestudy import __version__
+
+app = typer.Typer(
+    name="rwestudy",
+    help="Validated, reproducible analysis of real-world oncology studies.\n\n"
+         "Start with:  rwestudy demo --out demo/   then   rwestudy validate demo/study.xlsx",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+class UserError(Exception):
+    """A problem the user can fix (missing file, bad option): one sentence, exit 2."""
+
+
+def _version(value: bool):
+    if value:
+        console.print(f"rwestudy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")):
+    pass
+
+
+def _load(path: Path, mapping, date_format, partial_dates, cutoff):
+    from rwestudy.io.mapping import MappingError
+    from rwestudy.study import load_study
+
+    try:
+        return load_study(path, mapping, date_format=date_format, partial_dates=partial_dates,
+                          cutoff_date=cutoff)
+    except (FileNotFoundError, MappingError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def _cell(v) -> str:
+    import pandas as pd
+
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _print_study(study, max_rows: int, show_info: bool) -> None:
+    f = study.findings
+    counts = {s: int((f["severity"] == s).sum()) for s in ("error", "warning", "info")}
+    tables = ", ".join(f"{k} ({len(v)} rows)" for k, v in study.tables.items())
+    console.print(f"[bold]{study.source}[/bold]: {study.n_patients} patients; tables: {tables or 'none'}")
+    shown = f if show_info else f.loc[f["severity"] != "info"]
+    # One line per finding: readable in any terminal width, easy to grep.
+    for rec in shown.head(max_rows).itertuples(index=False):
+        where = f"{rec.table}" + (f" row {_cell(rec.row)}" if _cell(rec.row) else "")
+        if _cell(rec.column):
+            where += f", {rec.column}"
+        if _cell(rec.value):
+            where += f" = {_cell(rec.value)!r}"
+        who = ", ".join(x for x in (_cell(rec.patient_id), _cell(rec.center)) if x)
+        style = SEVERITY_STYLE.get(rec.severity, "")
+        console.print(f"[{style}]{rec.severity.upper():7}[/{style}] {where}" + (f" ({who})" if who else "")
+                      + f": {rec.message}", highlight=False, markup=True, soft_wrap=True)
+    if len(shown) > max_rows:
+        console.print(f"... {len(shown) - max_rows} more (use --max-rows, --format json or --export)")
+    centers = study.center_summary()
+    if len(centers) and (counts["error"] or counts["warning"]):
+        t = Table(title="Open problems per center", header_style="bold")
+        for col in centers.columns:
+            t.add_column(col, justify="right" if col != "center" else "left")
+        for rec in centers.itertuples(index=False):
+            t.add_row(*[str(v) for v in rec])
+        console.print(t)
+    verdict = "[bold green]No errors.[/bold green]" if not counts["error"] else \
+        f"[bold red]{counts['error']} error(s)[/bold red] must be fixed before analysis."
+    console.print(f"{verdict} {counts['warning']} warning(s), {counts['info']} note(s)."
+                  + ("" if show_info or not counts["info"] else " (--info shows the notes)"))
+
+
+def _export(study, path: Path) -> None:
+    """Findings for the centers: CSV, or xlsx with a summary sheet and one sheet per center."""
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        study.findings.to_csv(path, index=False)
+    elif path.suffix.lower() == ".xlsx":
+        with pd.ExcelWriter(path, engine="openpyxl") as xw:
+            study.center_summary().to_excel(xw, sheet_name="per center", index=False)
+            study.findings.to_excel(xw, sheet_name="all findings", index=False)
+            for center, grp in study.findings.groupby(study.findings["center"].fillna("(no center)")):
+                grp.to_excel(xw, sheet_name=str(center)[:31].replace("/", "-"), index=False)
+    elif path.suffix.lower() == ".json":
+        path.write_text(json.dumps(study.to_dict(), indent=2, default=str), encoding="utf-8")
+    else:
+        raise UserError(f"--export must end in .xlsx, .csv or .json, got {path.name}")
+    console.print(f"Findings written to {path}")
+
+
+MAPPING_HELP = "TOML file mapping your sheet/column names and codes (see docs/mapping.md)."
+DATE_HELP = "Date format of text dates: iso (default), DD/MM/YYYY or MM/DD/YYYY."
+PARTIAL_HELP = "Impute partial dates (2021-05, 2021): none (default: error), mid or first."
+
+
+@app.command()
+def validate(
+    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_HELP),
+    partial_dates: Optional[str] = typer.Option(None, "--partial-dates", help=PARTIAL_HELP),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Data cut-off YYYY-MM-DD (default: today)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Also write the findings (.xlsx per center, .csv, .json)."),
+    max_rows: int = typer.Option(50, "--max-rows", help="Findings shown on screen."),
+    info: bool = typer.Option(False, "--info", help="Show notes (normalised spellings, imputed dates) too."),
+):
+    """Check a study and list every problem with sheet, row, column and value.
+
+    Exit code 0 when there is no error (warnings allowed), 1 when there are errors.
+
+    Examples:
+
+      rwestudy validate study.xlsx
+
+      rwestudy validate centers/ --mapping italian.toml --export findings.xlsx
+
+      rwestudy validate study.xlsx --format json > findings.json
+    """
+    if fmt not in ("text", "json"):
+        raise UserError(f"--format must be text or json, got {fmt!r}")
+    s = _load(study, mapping, date_format, partial_dates, cutoff)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(s.to_dict(), indent=2, default=str) + "\n")
+    else:
+        _print_study(s, max_rows, info)
+    if export is not None:
+        _export(s, export)
+    raise typer.Exit(0 if s.ok else 1)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder to write the demo study and its results into."),
+    with_errors: bool = typer.Option(False, "--with-errors", help="Plant realistic data errors to see validation work."),
+    patients: int = typer.Option(96, "--patients", min=60, help="Number of patients (>= 60)."),
+    centers: int = typer.Option(26, "--centers", min=1, help="Number of centers."),
+    seed: int = typer.Option(20240611, "--seed", help="Random seed (same seed, same study)."),
+    csv: bool = typer.Option(False, "--csv", help="Also write the study as a folder of CSV files."),
+):
+    """Write the shipped synthetic study, validate it, and run the analysis on it.
+
+    Examples:
+
+      rwestudy demo --out demo/
+
+      rwestudy demo --out demo-bad/ --with-errors
+    """
+    from rwestudy.demo.errors import plant_errors
+    from rwestudy.demo.generator import make_study
+    from rwestudy.io.writers import write_csv_folder, write_workbook
+    from rwestudy.study import load_study
+
+    out.mkdir(parents=True, exist_ok=True)
+    with console.status("Generating the demo study..."):
+        tables = make_study(n_patients=patients, n_centers=centers, seed=seed)
+        if with_errors:
+            tables, planted = plant_errors(tables, seed=seed)
+            planted.to_csv(out / "planted_errors.csv", index=False)
+        path = write_workbook(tables, out / "study.xlsx")
+        if csv:
+            write_csv_folder(tables, out / "csv")
+    console.print(f"Demo study written to {path}" + (f" (and {out / 'csv'}/)" if csv else ""))
+    if with_errors:
+        console.print(f"{len(planted)} errors planted; their list is in {out / 'planted_errors.csv'}")
+    with console.status("Validating..."):
+        study = load_study(path)
+    _print_study(study, 40, False)
+    (out / "validation.json").write_text(json.dumps(study.to_dict(), indent=2, default=str), encoding="utf-8")
+    console.print(f"Validation written to {out / 'validation.json'}")
+    raise typer.Exit(0 if study.ok else 1)
+
+
+def main() -> None:
+    """Console-script entry point: sentences instead of tracebacks."""
+    try:
+        app()  # standalone: usage errors and typer.Exit are handled by click
+    except UserError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}")
+        sys.exit(2)
+    except Exception as exc:  # a bug of ours: say so plainly
+        if os.environ.get("RWESTUDY_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+                  "This is a bug in rwestudy, not in your data. Re-run with RWESTUDY_DEBUG=1 and "
+                  "report the traceback.")
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

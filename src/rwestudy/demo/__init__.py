@@ -1,0 +1,1 @@
+"""The shipped demo study: a seeded synthetic R/R DLBCL cohort."""

@@ -1,0 +1,1 @@
+"""Input: the study contract (schema), readers, date parsing, column mapping, writers."""

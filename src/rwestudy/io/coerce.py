@@ -1,0 +1,157 @@
+"""Turn raw cells into typed columns, reporting every value that does not fit.
+
+Each column kind has one vectorised converter. A value that cannot be
+converted becomes NA in the typed table *and* a finding with the raw value, so
+nothing disappears without a trace.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rwestudy.io.dates import parse_dates
+from rwestudy.io.schema import NA_TOKENS, Column, Table
+from rwestudy.validation.findings import empty_findings, from_mask
+
+_YES = {"yes", "y", "1", "true", "1.0"}
+_NO = {"no", "n", "0", "false", "0.0"}
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Raw cells as stripped strings (numbers from a workbook: 2.0 -> '2')."""
+    s = values.astype(object)
+    is_float = s.map(type).isin([float, np.float64])
+    if is_float.any():
+        f = pd.to_numeric(s[is_float], errors="coerce")
+        whole = f.notna() & np.isfinite(f) & (f % 1 == 0) & (f.abs() < 1e15)
+        s = s.copy()
+        s.loc[whole[whole].index] = f[whole].astype("int64").astype(str)
+    return s.astype("string").str.strip()
+
+
+def blank_to_na(values: pd.Series, keep: tuple[str, ...] = ()) -> pd.Series:
+    """Replace NA tokens (empty, 'NA', 'N/A', 'ND', 'unknown', '-') by None."""
+    text = values.astype("string").str.strip().str.lower()
+    tokens = NA_TOKENS - {k.lower() for k in keep}
+    na = values.isna() | text.isin(tokens).fillna(False)
+    return values.astype(object).where(~na.astype(bool), None)
+
+
+def coerce_table(raw: pd.DataFrame, spec: Table, *, codes: dict[str, dict[str, str]],
+                 date_format: str, partial_dates: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed copy of ``raw`` following ``spec``, plus findings.
+
+    ``raw``'s index is the source row number and is kept. Columns not in the
+    contract are kept as text. ``codes`` maps column -> {user value (lower
+    case) -> canonical code} from the study mapping.
+    """
+    out = pd.DataFrame(index=raw.index)
+    findings = [empty_findings()]
+    for name in raw.columns:
+        col = spec.by_name.get(name)
+        values = raw[name]
+        if col is None:
+            out[name] = blank_to_na(values).astype("string")
+            continue
+        typed, problems = _convert(values, col, codes.get(name, {}), date_format, partial_dates)
+        out[name] = typed
+        problems = [p for p in problems if p[2].fillna(False).any()]
+        if problems:
+            frame = pd.DataFrame({name: _as_text(values), "patient_id": raw.get("patient_id"),
+                                  "center": raw.get("center")}, index=raw.index)
+        for sev, rule, mask, message in problems:
+            findings.append(from_mask(frame, mask, severity=sev, rule=rule, table=spec.name,
+                                      column=name, message=message))
+    findings = [f for f in findings if len(f)]
+    return out, (pd.concat(findings, ignore_index=True) if findings else empty_findings())
+
+
+def _convert(values: pd.Series, col: Column, user_codes: dict[str, str], date_format: str,
+             partial_dates: str):
+    keep = col.codes if col.kind == "code" else ()
+    v = blank_to_na(values, keep=keep)
+    present = v.notna()
+    problems = []
+    if col.kind == "date":
+        typed, prob = parse_dates(v, date_format=date_format, partial=partial_dates)
+        for (sev, rule), grp in prob.groupby(["severity", "rule"], sort=False):
+            mask = pd.Series(False, index=values.index)
+            mask.loc[grp.index] = True
+            msgs = grp["message"]
+            problems.append((sev, rule, mask, lambda sel, m=msgs: m.reindex(sel.index)))
+        return typed, problems
+    text = _as_text(v)
+    if col.kind in ("id", "text"):
+        return text, problems
+    if col.kind == "yesno":
+        lookup: dict[str, bool] = {t: True for t in _YES} | {t: False for t in _NO}
+        for user, canon in user_codes.items():
+            if str(canon).lower() in lookup:
+                lookup[user] = lookup[str(canon).lower()]
+        typed = text.str.lower().map(lookup).astype("boolean")
+        bad = present & typed.isna()
+        problems.append(("error", "code-unknown", bad,
+                         f"'{col.name}' must be yes or no (also y/n, 1/0, true/false); "
+                         "map other spellings in the study mapping"))
+        return typed, problems
+    if col.kind == "code":
+        lookup = {c.lower(): c for c in col.codes}
+        lookup.update(user_codes)
+        low = text.str.lower()
+        if col.free_text_after_colon:
+            low = low.str.split(":", n=1).str[0].str.strip()
+        typed = low.map(lookup).astype("string")
+        if col.free_text_after_colon:
+            detail = text.str.split(":", n=1).str[1].str.strip()
+            typed = typed.where(detail.isna() | typed.isna(), typed + ": " + detail)
+        bad = present & typed.isna()
+        problems.append(("error", "code-unknown", bad,
+                         f"unknown code for '{col.name}'; allowed: {', '.join(col.codes)} "
+                         "(or map it in the study mapping)"))
+        return typed, problems
+    if col.kind == "drugs":
+        norm = text.str.lower().str.replace(r"\s*\+\s*", "+", regex=True)
+        return norm.astype("string"), problems
+    # numbers
+    num_text = text
+    if col.aliases:
+        alias = dict(col.aliases)
+        num_text = text.where(~text.str.lower().isin(alias).fillna(False), text.str.lower().map(alias))
+    num = pd.to_numeric(num_text.str.replace(",", ".", regex=False), errors="coerce")
+    not_number = present & num.isna()
+    problems.append(("error", "type-number", not_number, f"'{col.name}' must be a number"))
+    num = num.astype("float64")
+    infinite = present & num.notna() & ~np.isfinite(num)
+    problems.append(("error", "range", infinite, f"'{col.name}' must be a finite number"))
+    num = num.where(np.isfinite(num))
+    if col.kind == "int":
+        frac = num.notna() & (num % 1 != 0)
+        problems.append(("error", "type-integer", frac, f"'{col.name}' must be a whole number"))
+        num = num.where(~frac)
+    out_range = pd.Series(False, index=values.index)
+    if col.lo is not None:
+        out_range |= num < col.lo
+    if col.hi is not None:
+        out_range |= num > col.hi
+    if col.lo is not None or col.hi is not None:
+        problems.append(("error", "range", out_range,
+                         f"'{col.name}' must be between {_fmt(col.lo)} and {_fmt(col.hi)}"))
+        num = num.where(~out_range)
+    warn = pd.Series(False, index=values.index)
+    if col.warn_lo is not None:
+        warn |= num < col.warn_lo
+    if col.warn_hi is not None:
+        warn |= num > col.warn_hi
+    if col.warn_lo is not None or col.warn_hi is not None:
+        problems.append(("warning", "implausible", warn,
+                         f"'{col.name}' outside the plausible range {_fmt(col.warn_lo)}-{_fmt(col.warn_hi)}; "
+                         "please check"))
+    if col.kind == "int":
+        return num.round().astype("Int64"), problems
+    return num, problems
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "any"
+    return f"{x:g}"

@@ -1,0 +1,375 @@
+"""Vectorised Cox partial-likelihood kernel (Breslow and Efron ties).
+
+The data are sorted once by (stratum, stop time descending). A risk set at an
+event time is then a prefix of its stratum block, so every risk-set sum is a
+difference of two cumulative sums; with (start, stop] data the rows that have
+not yet entered (start >= t) are subtracted the same way from a second
+ordering by start time. No Python loop runs over rows or event times.
+
+The information matrix avoids one p x p matrix per event time:
+sum_g a_g * S2_g  =  X' diag(w * c) X,  where c_i adds up a_g over the event
+times g at which row i is at risk (again a difference of cumulative sums).
+
+An optional weight ``h_g`` per event time gives the score and information of
+the model with time-varying covariates x * h(t); :mod:`._cox_zph` uses it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RiskSets:
+    """Everything about the data that does not depend on beta."""
+
+    x: np.ndarray            # (n, p) centred covariates, sorted
+    order: np.ndarray        # permutation: sorted row -> input row
+    efron: bool
+    dead: np.ndarray         # positions (sorted rows) of events, grouped by event time
+    dead_group: np.ndarray   # event-time group of each dead row
+    n_groups: int
+    d: np.ndarray            # (G,) deaths per event time
+    group_end: np.ndarray    # (G,) C[group_end] - C[group_begin] is the at-risk sum
+    group_begin: np.ndarray  # (G,) start of the stratum block (+ rows not yet entered)
+    entry_order: np.ndarray | None   # counting process: sorted rows re-sorted by (stratum, start desc)
+    entry_begin: np.ndarray | None   # (G,) stratum start in entry order
+    entry_end: np.ndarray | None     # (G,) end of rows with start >= t_g in entry order
+    row_lo: np.ndarray       # (n,) c_i = CA[row_hi] - CA[row_lo]
+    row_hi: np.ndarray
+    efron_group: np.ndarray  # (K,) event-time group of each Efron term (K = #deaths)
+    efron_frac: np.ndarray   # (K,) k / d_g for k = 0..d_g-1 (all 0 for Breslow)
+    dead_x_sum: np.ndarray   # (p,) sum of x over events
+    time_of_group: np.ndarray    # (G,) event time of each group
+    stratum_of_group: np.ndarray  # (G,)
+
+
+def _rank_times(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Integer ranks of times on a common scale (exact equality = tie)."""
+    allt = np.concatenate(arrays)
+    uniq, inv = np.unique(allt, return_inverse=True)
+    out, pos = [], 0
+    for a in arrays:
+        out.append(inv[pos:pos + len(a)].astype(np.int64))
+        pos += len(a)
+    return (*out, len(uniq))
+
+
+def prepare(x: np.ndarray, stop: np.ndarray, event: np.ndarray, *, start: np.ndarray | None = None,
+            strata: np.ndarray | None = None, ties: str = "efron") -> RiskSets:
+    """Sort once and precompute the risk-set index structure."""
+    n, p = x.shape
+    event = np.asarray(event, dtype=bool)
+    strata = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata, dtype=np.int64)
+    if start is None:
+        stop_r, n_t = _rank_times(stop)
+        start_r = None
+    else:
+        stop_r, start_r, n_t = _rank_times(stop, start)
+    # key ascending = (stratum asc, time desc)
+    key = strata * (n_t + 1) + (n_t - stop_r)
+    order = np.argsort(key, kind="stable")
+    key_s = key[order]
+    ev = event[order]
+    xs = x[order]
+    xs = xs - xs.mean(axis=0) if p else xs   # centring keeps exp(eta) in range; cancels in the likelihood
+
+    dead = np.flatnonzero(ev)
+    dkey = key_s[dead]
+    new_group = np.ones(len(dead), dtype=bool)
+    new_group[1:] = dkey[1:] != dkey[:-1]
+    dead_group = np.cumsum(new_group) - 1
+    gkey = dkey[new_group]
+    G = len(gkey)
+    d = np.bincount(dead_group, minlength=G).astype(np.float64)
+
+    strata_s = strata[order]
+    gstrat = strata_s[dead[new_group]]
+    # rows at risk at t_g (before removing late entries): positions [stratum start, last row with key <= gkey]
+    group_end = np.searchsorted(key_s, gkey, side="right")
+    group_begin = np.searchsorted(key_s, gstrat * (n_t + 1), side="left")
+
+    entry_order = entry_begin = entry_end = None
+    if start_r is not None:
+        # permutation of the *sorted* rows by (stratum, start desc)
+        ekey = strata_s * (n_t + 1) + (n_t - start_r[order])
+        entry_order = np.argsort(ekey, kind="stable")
+        ekey_s = ekey[entry_order]
+        entry_begin = np.searchsorted(ekey_s, gstrat * (n_t + 1), side="left")
+        # rows with start >= t_g, i.e. key <= stratum*(n_t+1) + (n_t - t_g)
+        entry_end = np.searchsorted(ekey_s, gkey, side="right")
+
+    # groups at which row i is at risk: same stratum, t_g <= stop_i, t_g > start_i.
+    # Groups are ordered like gkey (stratum asc, time desc).
+    row_lo = np.searchsorted(gkey, key_s, side="left")
+    if start_r is None:
+        row_hi = np.searchsorted(gkey, (strata_s + 1) * (n_t + 1), side="left")
+    else:
+        skey = strata_s * (n_t + 1) + (n_t - start_r[order])
+        row_hi = np.searchsorted(gkey, skey, side="left")
+
+    if ties == "efron":
+        first = np.flatnonzero(new_group)
+        k = np.arange(len(dead)) - first[dead_group]
+        frac = k / d[dead_group]
+    elif ties == "breslow":
+        frac = np.zeros(len(dead))
+    else:
+        raise ValueError(f"ties must be 'breslow' or 'efron', got {ties!r}")
+
+    time_rank = n_t - (gkey - gstrat * (n_t + 1))
+    all_times = np.unique(np.concatenate([stop, start]) if start is not None else stop)
+    return RiskSets(
+        x=np.ascontiguousarray(xs), order=order, efron=ties == "efron", dead=dead,
+        dead_group=dead_group, n_groups=G, d=d, group_end=group_end, group_begin=group_begin,
+        entry_order=entry_order, entry_begin=entry_begin, entry_end=entry_end,
+        row_lo=row_lo, row_hi=row_hi, efron_group=dead_group, efron_frac=frac,
+        dead_x_sum=xs[dead].sum(axis=0), time_of_group=all_times[time_rank],
+        stratum_of_group=gstrat,
+    )
+
+
+@dataclass(frozen=True)
+class Moments:
+    loglik: float
+    score: np.ndarray          # (p,)
+    information: np.ndarray    # (p, p)
+
+
+def _risk_sums(rs: RiskSets, w: np.ndarray, wx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of w and w*x over the risk set of every event time."""
+    c0 = np.concatenate([[0.0], np.cumsum(w)])
+    c1 = np.vstack([np.zeros((1, wx.shape[1])), np.cumsum(wx, axis=0)])
+    s0 = c0[rs.group_end] - c0[rs.group_begin]
+    s1 = c1[rs.group_end] - c1[rs.group_begin]
+    if rs.entry_order is not None:   # remove rows that enter at or after t_g
+        we, wxe = w[rs.entry_order], wx[rs.entry_order]
+        e0 = np.concatenate([[0.0], np.cumsum(we)])
+        e1 = np.vstack([np.zeros((1, wx.shape[1])), np.cumsum(wxe, axis=0)])
+        s0 = s0 - (e0[rs.entry_end] - e0[rs.entry_begin])
+        s1 = s1 - (e1[rs.entry_end] - e1[rs.entry_begin])
+    return s0, s1
+
+
+def moments(rs: RiskSets, beta: np.ndarray, h: np.ndarray | None = None,
+            want_info: bool = True) -> Moments:
+    """Log partial likelihood, score and information at ``beta``.
+
+    With ``h`` (one weight per event time), the score is sum_g h_g (x - mean)
+    and the information sum_g h_g V_g; the log-likelihood is unweighted.
+    """
+    x = rs.x
+    eta = x @ beta
+    w = np.exp(eta)
+    wx = x * w[:, None]
+    s0, s1 = _risk_sums(rs, w, wx)
+
+    dead_w = w[rs.dead]
+    s0d = np.bincount(rs.dead_group, weights=dead_w, minlength=rs.n_groups)
+    g, frac = rs.efron_group, rs.efron_frac
+    if rs.efron:
+        s1d = _group_sum(wx[rs.dead], rs.dead_group, rs.n_groups)
+        denom = s0[g] - frac * s0d[g]
+        mean = (s1[g] - frac[:, None] * s1d[g]) / denom[:, None]
+        hk = None if h is None else h[g]
+        loglik = float(eta[rs.dead].sum() - np.log(denom).sum())
+        a = np.bincount(g, weights=(1.0 if h is None else hk) / denom, minlength=rs.n_groups)
+        b = np.bincount(g, weights=(1.0 if h is None else hk) * frac / denom, minlength=rs.n_groups)
+        mean_w = np.ones(len(g)) if h is None else hk
+    else:
+        mean = s1 / s0[:, None]
+        loglik = float(eta[rs.dead].sum() - (rs.d * np.log(s0)).sum())
+        hg = rs.d if h is None else rs.d * h
+        a = hg / s0
+        b = None
+        mean_w = hg
+
+    dead_term = rs.dead_x_sum if h is None else h[rs.dead_group] @ x[rs.dead]
+    score = dead_term - mean_w @ mean
+    if not want_info:
+        return Moments(loglik, score, np.empty((0, 0)))
+
+    ca = np.concatenate([[0.0], np.cumsum(a)])
+    c = ca[rs.row_hi] - ca[rs.row_lo]
+    if b is not None:   # Efron: the dead rows enter the k-th term with weight (1 - k/d)
+        c[rs.dead] -= b[rs.dead_group]
+    info = (x * (w * c)[:, None]).T @ x - (mean * mean_w[:, None]).T @ mean
+    return Moments(loglik, score, info)
+
+
+def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Row sums of ``values`` within consecutive groups (group ids sorted)."""
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    out = np.zeros((n_groups, values.shape[1]))
+    if len(values):
+        out[group[starts]] = np.add.reduceat(values, starts, axis=0)
+    return out
+
+
+@dataclass(frozen=True)
+class NewtonResult:
+    beta: np.ndarray
+    moments: Moments           # at beta
+    null: Moments              # at beta = 0
+    iterations: int
+    converged: bool
+    last_step: np.ndarray      # Newton step that would follow beta (diverging terms keep it large)
+
+
+def newton_raphson(rs: RiskSets, p: int, *, max_iter: int = 50, rel_tol: float = 1e-12,
+                   step_tol: float = 1e-10, beta0: np.ndarray | None = None) -> NewtonResult:
+    """Maximise the partial likelihood by Newton-Raphson with step-halving."""
+    beta = np.zeros(p) if beta0 is None else np.asarray(beta0, float).copy()
+    cur = moments(rs, beta)
+    null = cur if beta0 is None else moments(rs, np.zeros(p))
+    converged, it = p == 0, 0
+    step = np.zeros(p)
+    while not converged and it < max_iter:
+        it += 1
+        step = _solve(cur.information, cur.score)
+        new_beta = beta + step
+        new = moments(rs, new_beta)
+        halvings = 0
+        # step-halving: never accept a decrease of the log-likelihood
+        while (not np.isfinite(new.loglik) or new.loglik < cur.loglik - 1e-12 * abs(cur.loglik)) and halvings < 30:
+            step = step / 2
+            new_beta = beta + step
+            new = moments(rs, new_beta)
+            halvings += 1
+        rel = abs(new.loglik - cur.loglik) / max(abs(new.loglik), 1e-300)
+        beta, cur = new_beta, new
+        converged = rel < rel_tol or np.max(np.abs(step)) < step_tol
+    last_step = _solve(cur.information, cur.score) if p else step
+    return NewtonResult(beta, cur, null, it, bool(converged), last_step)
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        c = np.linalg.cholesky(a)
+        y = np.linalg.solve(c, b)
+        return np.linalg.solve(c.T, y)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+class _PrefixRankCounter:
+    """Count values below a threshold in any prefix of an integer array.
+
+    A merge-sort tree: level l holds the array sorted within consecutive blocks
+    of 2**l positions. A prefix [0, e) is the union of one block per set bit of
+    e, so a query costs one vectorised searchsorted per level.
+    """
+
+    def __init__(self, values: np.ndarray):
+        self.n = len(values)
+        self.levels = []
+        n_levels = max(1, int(np.ceil(np.log2(max(self.n, 1)))) + 1)
+        self.scale = int(values.max()) + 2 if self.n else 1
+        pos = np.arange(self.n, dtype=np.int64)
+        keys = values.astype(np.int64)
+        for lev in range(n_levels):
+            k = (pos >> lev) * self.scale + keys
+            k.sort(kind="stable")   # halves already sorted: timsort merges runs
+            keys = k - (np.arange(self.n, dtype=np.int64) >> lev) * self.scale
+            self.levels.append(k)
+
+    def count_below(self, prefix: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """#{i < prefix[q] : values[i] < value[q]} for every query q."""
+        prefix = np.asarray(prefix, dtype=np.int64)
+        value = np.asarray(value, dtype=np.int64)
+        out = np.zeros(len(prefix), dtype=np.int64)
+        for lev, k in enumerate(self.levels):
+            hit = np.flatnonzero((prefix >> lev) & 1)
+            if not len(hit):
+                continue
+            block = (prefix[hit] >> lev) - 1
+            out[hit] += np.searchsorted(k, block * self.scale + value[hit], side="left") - (block << lev)
+        return out
+
+    def count_range(self, lo: np.ndarray, hi: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """#{lo <= i < hi : values[i] < value}."""
+        return self.count_below(hi, value) - self.count_below(lo, value)
+
+
+def concordance(rs: RiskSets, eta: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Harrell's C of a Cox linear predictor, as R's ``coxph`` reports it.
+
+    A pair is comparable when one row has an event and the other is still at
+    risk at that time (later exit, or censored at the same time); higher risk
+    dying first is concordant, equal risk scores count 1/2, pairs of events at
+    the same time are not compared. Strata and (start, stop] risk sets are
+    respected. The standard error is the infinitesimal-jackknife one:
+    var = sum_i U_i^2 with U_i the derivative of C with respect to row i's weight.
+
+    Returns (counts [concordant, discordant, tied_x, tied_y, tied_xy], C, se).
+    """
+    n = len(eta)
+    _, r = np.unique(eta, return_inverse=True)      # exact ties in eta are ties
+    r = r.astype(np.int64)
+    dead, g = rs.dead, rs.dead_group
+    rdead = r[dead]
+
+    # --- each event against the rows at risk at its time -------------------
+    rows = _PrefixRankCounter(r)
+    lo_pos, hi_pos = rs.group_begin[g], rs.group_end[g]
+
+    def at_risk_below(v):
+        c = rows.count_range(lo_pos, hi_pos, v)
+        if rs.entry_order is not None:   # rows not yet entered are not at risk
+            c = c - entries.count_range(rs.entry_begin[g], rs.entry_end[g], v)
+        return c
+
+    if rs.entry_order is not None:
+        entries = _PrefixRankCounter(r[rs.entry_order])
+    # deaths of the same group, which are not compared with each other
+    dcount = _PrefixRankCounter(rdead)
+    gstart = np.searchsorted(g, g, side="left")
+    gend = np.searchsorted(g, g, side="right")
+    same_below = dcount.count_range(gstart, gend, rdead)
+    same_le = dcount.count_range(gstart, gend, rdead + 1)
+    n_at_risk = (hi_pos - lo_pos) - (0 if rs.entry_order is None else rs.entry_end[g] - rs.entry_begin[g])
+    below = at_risk_below(rdead) - same_below
+    le = at_risk_below(rdead + 1) - same_le
+    ev_conc = below                                   # event has the higher risk score
+    ev_tiex = le - below
+    ev_disc = (n_at_risk - rs.d[g].astype(np.int64)) - le
+
+    # --- each row as the comparator of the events whose risk set holds it ---
+    # dead rows sorted by group; groups [row_lo, row_hi) are a contiguous run of them
+    d_lo = np.searchsorted(g, rs.row_lo, side="left")
+    d_hi = np.searchsorted(g, rs.row_hi, side="left")
+    ev_below = dcount.count_range(d_lo, d_hi, r)          # events with lower score
+    ev_le = dcount.count_range(d_lo, d_hi, r + 1)
+    n_ev = (d_hi - d_lo).astype(np.int64)
+    # a dead row is not compared with the other deaths of its own group
+    own = np.zeros(n, dtype=np.int64)
+    own_below = np.zeros(n, dtype=np.int64)
+    own_le = np.zeros(n, dtype=np.int64)
+    own[dead] = rs.d[g].astype(np.int64)
+    own_below[dead] = same_below
+    own_le[dead] = same_le
+    cmp_disc = ev_below - own_below                       # event scored lower than this row
+    cmp_tiex = (ev_le - own_le) - (ev_below - own_below)
+    cmp_conc = (n_ev - own) - (ev_le - own_le)
+
+    conc = float(ev_conc.sum())
+    disc = float(ev_disc.sum())
+    tiex = float(ev_tiex.sum())
+    tied_total = float(((same_le - same_below) - 1).sum()) / 2   # same time, same score
+    ty_all = float((rs.d[g] - 1).sum()) / 2
+    counts = np.array([conc, disc, tiex, ty_all - tied_total, tied_total])
+    m = conc + disc + tiex
+    if m == 0:
+        return counts, float("nan"), float("nan")
+    cstat = (conc + tiex / 2) / m
+
+    # influence of each row's weight on C (pairs it belongs to, as event or comparator)
+    dc = cmp_conc.astype(float)
+    dd = cmp_disc.astype(float)
+    dt = cmp_tiex.astype(float)
+    dc[dead] += ev_conc
+    dd[dead] += ev_disc
+    dt[dead] += ev_tiex
+    u = (dc + dt / 2 - cstat * (dc + dd + dt)) / m
+    return counts, cstat, float(np.sqrt(np.sum(u**2)))

@@ -1,0 +1,217 @@
+"""Private numpy kernels shared by :mod:`survival` and :mod:`group_tests`.
+
+Everything is float64 and vectorised: the data are sorted once, each distinct
+(block, time) cell gets an index, and counts come from ``np.bincount``.
+Python loops run only over groups or strata (a handful), never over times or
+rows.  Why not a library: ``scipy.stats.logrank`` overflows int64 in its
+variance with ~1e6 tied rows, lifelines' ``weightings="peto"`` is not R's
+``survdiff(rho=1)``, and neither gives R's quantile/CI rules; measured on 1e6
+patients with 2000 tied times (2 shared cores, one BLAS thread) this kernel
+does a Kaplan-Meier in ~0.1 s, log-rank in ~0.15 s (see benchmarks/bench_km.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONF_TYPES = ("log", "log-log", "plain")
+# R quantile.survfit's tolerance for "the curve sits exactly at 1 - p".
+QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Validated survival columns: float64 times, 0/1 events, integer codes."""
+
+    time: np.ndarray
+    event: np.ndarray
+    codes: dict[str, np.ndarray]   # column name -> int codes (0..k-1)
+    levels: dict[str, list]        # column name -> level labels in code order
+
+
+def encode(df: pd.DataFrame, time: str, event: str, *factors: str | None) -> Encoded:
+    """Check and convert the columns a survival analysis uses.
+
+    Rows with a missing time, event or grouping value raise ``ValueError``
+    naming the count: dropping them silently would change n without a trace.
+    """
+    cols = [time, event, *[f for f in factors if f is not None]]
+    missing_cols = [c for c in cols if c not in df.columns]
+    if missing_cols:
+        raise ValueError(f"column(s) not in data: {missing_cols}")
+    for c in cols:
+        n_na = int(df[c].isna().sum())
+        if n_na:
+            raise ValueError(
+                f"{n_na} row(s) have a missing {c!r}; drop or impute them explicitly before the analysis"
+            )
+    t = pd.to_numeric(df[time], errors="raise").to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{int((~np.isfinite(t)).sum())} row(s) have an infinite {time!r}")
+    n_neg = int((t < 0).sum())
+    if n_neg:
+        raise ValueError(f"{n_neg} row(s) have a negative {time!r}; survival times must be >= 0")
+    e = df[event].to_numpy()
+    e = e.astype(np.float64) if e.dtype != object else pd.to_numeric(pd.Series(e)).to_numpy(np.float64)
+    bad = ~((e == 0) | (e == 1))
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} row(s) have {event!r} not coded 0/1 (or False/True)")
+    codes, levels = {}, {}
+    for f in factors:
+        if f is None:
+            continue
+        codes[f], levels[f] = factor_codes(df[f])
+    return Encoded(t, e, codes, levels)
+
+
+def factor_codes(s: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes in level order: categorical order if categorical, else sorted values."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cat = s.cat.remove_unused_categories()
+        return cat.cat.codes.to_numpy(np.int64), list(cat.cat.categories)
+    # hash-based factorize: np.unique would sort 1e6 Python strings (~0.35 s)
+    codes, uniq = pd.factorize(s, sort=True)
+    return codes.astype(np.int64), list(uniq)
+
+
+@dataclass(frozen=True)
+class RiskCells:
+    """Counts per distinct (block, time) cell, rows sorted by block then time.
+
+    ``n_at``/``n_event``/``n_risk`` have one column per ``col`` level; a block is
+    a Kaplan-Meier group or a test stratum, and its rows are ``starts[b]:starts[b+1]``.
+    """
+
+    time: np.ndarray
+    block: np.ndarray
+    starts: np.ndarray
+    n_at: np.ndarray
+    n_event: np.ndarray
+    n_risk: np.ndarray
+
+
+def risk_cells(time: np.ndarray, event: np.ndarray, block: np.ndarray | None = None,
+               col: np.ndarray | None = None, n_cols: int = 1) -> RiskCells:
+    """Tabulate rows into (block, time) cells with per-column counts and risk sets."""
+    order = np.argsort(time)
+    if block is not None and block.size and block.max() > 0:
+        # a stable radix sort on small integer codes keeps time order within block
+        order = order[np.argsort(block[order].astype(np.int16 if block.max() < 2**15 else np.int64), kind="stable")]
+    ts = time[order]
+    bs = np.zeros(ts.size, np.int64) if block is None else block[order]
+    cs = np.zeros(ts.size, np.int64) if col is None else col[order]
+    new = np.empty(ts.size, bool)
+    new[:1] = True
+    np.not_equal(ts[1:], ts[:-1], out=new[1:])
+    new[1:] |= bs[1:] != bs[:-1]
+    cell = np.cumsum(new) - 1
+    n_cells = int(cell[-1]) + 1 if ts.size else 0
+    flat = cell * n_cols + cs
+    n_at = np.bincount(flat, minlength=n_cells * n_cols).astype(np.float64).reshape(n_cells, n_cols)
+    n_event = np.bincount(flat, weights=event[order], minlength=n_cells * n_cols).reshape(n_cells, n_cols)
+    cell_block = bs[new]
+    is_start = np.empty(n_cells, bool)
+    is_start[:1] = True
+    np.not_equal(cell_block[1:], cell_block[:-1], out=is_start[1:])
+    starts = np.append(np.flatnonzero(is_start), n_cells)
+    # at risk at t = rows in the block with time >= t: reverse cumulative sum,
+    # minus what belongs to later blocks
+    from_end = np.cumsum(n_at[::-1], axis=0)[::-1]
+    from_end = np.vstack([from_end, np.zeros((1, n_cols))])
+    block_end = np.repeat(starts[1:], np.diff(starts))
+    n_risk = from_end[:-1] - from_end[block_end]
+    return RiskCells(ts[new], cell_block, starts, n_at, n_event, n_risk)
+
+
+def km_within_blocks(n_risk: np.ndarray, n_event: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier S(t) and Greenwood sum d/(n(n-d)) per block (1-d arrays).
+
+    The Greenwood term is +inf where the curve drops to 0 (n == d), as in R.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = 1.0 - n_event / n_risk
+        term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
+    surv = np.empty_like(factor)
+    green = np.empty_like(factor)
+    for a, b in zip(starts[:-1], starts[1:]):  # loop over groups/strata only
+        surv[a:b] = np.cumprod(factor[a:b])
+        green[a:b] = np.cumsum(term[a:b])
+    return surv, green
+
+
+def z_value(conf_level: float) -> float:
+    return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+
+
+def conf_band(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise CI for S(t) as R's survfit (``conf.lower = "usual"``).
+
+    ``se_log`` is the Greenwood SE of -log S (sqrt of the Greenwood sum).
+    log: S exp(+-z se); log-log: exp(-exp(log(-log S) -+ z se / log S));
+    plain: S +- z se S, clipped to [0, 1].  Undefined points are NaN exactly
+    where R gives NA (S = 0 for log; S in {0, 1} for log-log).
+    """
+    z = z_value(conf_level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if conf_type == "plain":
+            half = z * se_log * surv
+            return np.maximum(surv - half, 0.0), np.minimum(surv + half, 1.0)
+        if conf_type == "log":
+            s = np.where(surv == 0, np.nan, surv)
+            return np.exp(np.log(s) - z * se_log), np.minimum(np.exp(np.log(s) + z * se_log), 1.0)
+        if conf_type == "log-log":
+            s = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            loglog = np.log(-np.log(s))
+            shift = z * se_log / np.log(s)
+            return np.exp(-np.exp(loglog - shift)), np.exp(-np.exp(loglog + shift))
+    raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
+
+
+def survival_quantile(times: np.ndarray, curve: np.ndarray, p: float, tol: float = QUANTILE_TOL) -> float:
+    """Time at which a step curve S reaches 1 - p, by R's ``quantile.survfit`` rule.
+
+    ``times``/``curve`` are the curve at every distinct time (events and
+    censorings).  With F = 1 - S and the origin point (0, F=0) prepended:
+    the quantile is the first time F >= p; when F sits within ``tol`` of p
+    on a flat stretch, the midpoint of that stretch (to the next drop, or to
+    the last follow-up time if it never drops again).  Works for the CI bands
+    too (NaN points ignored), giving the Brookmeyer-Crowley-type limits R prints.
+    """
+    x = np.concatenate(([0.0], times))
+    y = np.concatenate(([0.0], 1.0 - curve))
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return np.nan
+    x_last = x[-1]
+    # keep the first point of every distinct F value (flat stretches collapse)
+    _, first = np.unique(y, return_index=True)
+    first.sort()
+    x, y = x[first], y[first]
+    ok = ~np.isnan(y)
+    xv, yv = x[ok], y[ok]
+    if p == 0:
+        return float(x[0])
+
+    def first_at_or_above(level: np.ndarray) -> float:
+        # the point with the smallest level >= p: what a constant, right-
+        # continuous interpolation over the sorted levels returns
+        if p < level.min():
+            return np.nan
+        above = level >= p
+        if not above.any():
+            return np.nan
+        return float(xv[above][np.argmin(level[above])])
+
+    lo = first_at_or_above(yv + tol)
+    hi = first_at_or_above(yv - tol)
+    quant = (lo + hi) / 2
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < tol:
+        quant = (lo + x_last) / 2
+    return float(quant)
+
+
+def block_slices(starts: np.ndarray) -> list[slice]:
+    """Row slices of the blocks laid out by :func:`risk_cells`."""
+    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]

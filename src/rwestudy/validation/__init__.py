@@ -1,0 +1,1 @@
+"""Validation: findings, the rule tables, CTCAE v5.0 term normalisation."""
