@@ -51,8 +51,15 @@ def _complete(df: pd.DataFrame, by: str | None) -> pd.DataFrame:
     return df
 
 
-def _fit(case: dict, **kw):
+# Whole-number times take a counting-sort path, others an argsort path: run
+# every R comparison both ways (times / 7 keeps ties and order; R's times and
+# quantiles are divided by 7 the same way, survival probabilities do not change).
+DIVISORS = pytest.mark.parametrize("div", [1.0, 7.0], ids=["whole-days", "fractional"])
+
+
+def _fit(case: dict, div: float = 1.0, **kw):
     df = _complete(_data(case["dataset"]), case["by"])
+    df["time"] = df["time"] / div
     return kaplan_meier(df, "time", "event", by=case["by"], conf_type=case["conf_type"],
                         conf_level=case["conf_level"], median_ci="brookmeyer-crowley", **kw)
 
@@ -62,14 +69,15 @@ def _group_rows(frame: pd.DataFrame, group: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------- R oracles
+@DIVISORS
 @pytest.mark.parametrize("case", FIX["kaplan_meier"], ids=_case_id)
-def test_km_table_matches_r(case):
-    km = _fit(case)
+def test_km_table_matches_r(case, div):
+    km = _fit(case, div)
     if case["by"] is not None:
         assert sorted(km.table["group"].astype(str).unique()) == sorted(t["group"] for t in case["tables"])
     for r in case["tables"]:
         ours = _group_rows(km.table, r["group"]) if case["by"] is not None else km.table
-        np.testing.assert_array_equal(ours["time"], _arr(r["time"]))
+        np.testing.assert_array_equal(ours["time"], _arr(r["time"]) / div)
         np.testing.assert_array_equal(ours["n_risk"], _arr(r["n_risk"]))
         np.testing.assert_array_equal(ours["n_event"], _arr(r["n_event"]))
         np.testing.assert_array_equal(ours["n_censor"], _arr(r["n_censor"]))
@@ -78,28 +86,30 @@ def test_km_table_matches_r(case):
                                        err_msg=f"{r['group']} {ours_col}")
 
 
+@DIVISORS
 @pytest.mark.parametrize("case", FIX["kaplan_meier"], ids=_case_id)
-def test_km_quantiles_match_r(case):
-    km = _fit(case)
+def test_km_quantiles_match_r(case, div):
+    km = _fit(case, div)
     for r in case["quantiles"]:
         ours = _group_rows(km.medians, r["group"]) if case["by"] is not None else km.medians
         assert len(ours) == 1
         row = ours.iloc[0]
         for i, name in enumerate(["q25", "median", "q75"]):
-            want = _arr(r["quantile"])[i], _arr(r["lower"])[i], _arr(r["upper"])[i]
+            want = np.array([_arr(r["quantile"])[i], _arr(r["lower"])[i], _arr(r["upper"])[i]]) / div
             got = row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"]
             np.testing.assert_allclose(got, want, rtol=RTOL, equal_nan=True, err_msg=f"{r['group']} {name}")
         assert bool(row["reached"]) == (not np.isnan(_arr(r["quantile"])[1]))
 
 
+@DIVISORS
 @pytest.mark.parametrize("case", FIX["kaplan_meier"], ids=_case_id)
-def test_km_landmarks_match_r(case):
-    km = _fit(case)
+def test_km_landmarks_match_r(case, div):
+    km = _fit(case, div)
     for r in case["landmarks"]:
-        requested = _arr(r["requested"])
+        requested = _arr(r["requested"]) / div
         at = km.at(requested)
         ours = _group_rows(at, r["group"]) if case["by"] is not None else at
-        r_times = _arr(r["time"])
+        r_times = _arr(r["time"]) / div
         kept = np.isin(requested, r_times)  # R drops times past the last follow-up
         got = ours[kept]
         np.testing.assert_array_equal(got["time"], r_times)

@@ -103,7 +103,7 @@ def plant_errors(tables: dict[str, pd.DataFrame], seed: int = 7) -> tuple[dict[s
     end = pid.map(tables["patients"].set_index("patient_id")["treatment_end_date"])
     death = pid.map(tables["patients"].set_index("patient_id")["last_contact_date"])
     room = np.nonzero(((death - end).dt.days > 120).to_numpy())[0]
-    room = [r for r in room if r not in (k, k2, k3)]
+    room = [r for r in room if r not in (k, (k + 1) % len(ae), k2, k3)]
     if room:
         r = int(room[0])
         plant("adverse_events", r, "onset_date", end.iloc[r] + pd.Timedelta(days=90), "date-order", "warning",

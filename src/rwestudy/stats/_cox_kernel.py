@@ -254,28 +254,32 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class _PrefixRankCounter:
-    """Count values below a threshold in any prefix of an integer array.
+    """Count values below a threshold among rows whose segment is below a bound.
 
-    A merge-sort tree: level l holds the array sorted within consecutive blocks
-    of 2**l positions. A prefix [0, e) is the union of one block per set bit of
-    e, so a query costs one vectorised searchsorted per level.
+    ``segment`` is a non-decreasing integer per row (e.g. how many risk-set
+    boundaries precede it). A merge-sort tree over segments: level l holds the
+    rows sorted by value within blocks of 2**l segments, so the rows with
+    segment < s are one block per set bit of s and a query costs one
+    vectorised searchsorted per level. With heavily tied times there are few
+    segments and few levels.
     """
 
-    def __init__(self, values: np.ndarray):
-        self.n = len(values)
+    def __init__(self, values: np.ndarray, segment: np.ndarray):
+        values = values.astype(np.int64)
+        segment = segment.astype(np.int64)
+        n_seg = int(segment[-1]) + 1 if len(segment) else 1
+        self.scale = int(values.max()) + 2 if len(values) else 1
+        # first row of each segment (and one past the end)
+        self.seg_start = np.searchsorted(segment, np.arange(n_seg + 1), side="left")
+        self.n_seg = n_seg
         self.levels = []
-        n_levels = max(1, int(np.ceil(np.log2(max(self.n, 1)))) + 1)
-        self.scale = int(values.max()) + 2 if self.n else 1
-        pos = np.arange(self.n, dtype=np.int64)
-        keys = values.astype(np.int64)
-        for lev in range(n_levels):
-            k = (pos >> lev) * self.scale + keys
-            k.sort(kind="stable")   # halves already sorted: timsort merges runs
-            keys = k - (np.arange(self.n, dtype=np.int64) >> lev) * self.scale
+        for lev in range(int(np.ceil(np.log2(n_seg + 1))) + 1):
+            k = (segment >> lev) * self.scale + values
+            k.sort(kind="stable")   # blocks of the previous level are sorted runs
             self.levels.append(k)
 
     def count_below(self, prefix: np.ndarray, value: np.ndarray) -> np.ndarray:
-        """#{i < prefix[q] : values[i] < value[q]} for every query q."""
+        """#{i : segment[i] < prefix[q], values[i] < value[q]} for every query q."""
         prefix = np.asarray(prefix, dtype=np.int64)
         value = np.asarray(value, dtype=np.int64)
         out = np.zeros(len(prefix), dtype=np.int64)
@@ -284,12 +288,20 @@ class _PrefixRankCounter:
             if not len(hit):
                 continue
             block = (prefix[hit] >> lev) - 1
-            out[hit] += np.searchsorted(k, block * self.scale + value[hit], side="left") - (block << lev)
+            first = self.seg_start[np.minimum(block << lev, self.n_seg)]
+            out[hit] += np.searchsorted(k, block * self.scale + value[hit], side="left") - first
         return out
 
     def count_range(self, lo: np.ndarray, hi: np.ndarray, value: np.ndarray) -> np.ndarray:
-        """#{lo <= i < hi : values[i] < value}."""
+        """#{lo <= segment < hi : values < value}."""
         return self.count_below(hi, value) - self.count_below(lo, value)
+
+
+def _segments(n: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segment id per position, and the segment prefix equal to each row-prefix bound."""
+    b = np.unique(bounds)
+    seg = np.searchsorted(b, np.arange(n), side="right")   # boundaries <= position
+    return seg, np.searchsorted(b, bounds, side="left") + 1
 
 
 def concordance(rs: RiskSets, eta: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -311,23 +323,28 @@ def concordance(rs: RiskSets, eta: np.ndarray) -> tuple[np.ndarray, float, float
     rdead = r[dead]
 
     # --- each event against the rows at risk at its time -------------------
-    rows = _PrefixRankCounter(r)
-    lo_pos, hi_pos = rs.group_begin[g], rs.group_end[g]
+    # rows at risk at group g: positions [group_begin, group_end) minus, with
+    # (start, stop] data, entry-order positions [entry_begin, entry_end)
+    seg, pref = _segments(n, np.concatenate([rs.group_begin, rs.group_end]))
+    rows = _PrefixRankCounter(r, seg)
+    G = rs.n_groups
+    lo_seg, hi_seg = pref[:G][g], pref[G:][g]
+    if rs.entry_order is not None:
+        eseg, epref = _segments(n, np.concatenate([rs.entry_begin, rs.entry_end]))
+        entries = _PrefixRankCounter(r[rs.entry_order], eseg)
+        elo_seg, ehi_seg = epref[:G][g], epref[G:][g]
 
     def at_risk_below(v):
-        c = rows.count_range(lo_pos, hi_pos, v)
+        c = rows.count_range(lo_seg, hi_seg, v)
         if rs.entry_order is not None:   # rows not yet entered are not at risk
-            c = c - entries.count_range(rs.entry_begin[g], rs.entry_end[g], v)
+            c = c - entries.count_range(elo_seg, ehi_seg, v)
         return c
 
-    if rs.entry_order is not None:
-        entries = _PrefixRankCounter(r[rs.entry_order])
-    # deaths of the same group, which are not compared with each other
-    dcount = _PrefixRankCounter(rdead)
-    gstart = np.searchsorted(g, g, side="left")
-    gend = np.searchsorted(g, g, side="right")
-    same_below = dcount.count_range(gstart, gend, rdead)
-    same_le = dcount.count_range(gstart, gend, rdead + 1)
+    # deaths, segmented by their event-time group
+    dcount = _PrefixRankCounter(rdead, g)
+    same_below = dcount.count_range(g, g + 1, rdead)   # deaths of the same group are not compared
+    same_le = dcount.count_range(g, g + 1, rdead + 1)
+    hi_pos, lo_pos = rs.group_end[g], rs.group_begin[g]
     n_at_risk = (hi_pos - lo_pos) - (0 if rs.entry_order is None else rs.entry_end[g] - rs.entry_begin[g])
     below = at_risk_below(rdead) - same_below
     le = at_risk_below(rdead + 1) - same_le
@@ -336,11 +353,11 @@ def concordance(rs: RiskSets, eta: np.ndarray) -> tuple[np.ndarray, float, float
     ev_disc = (n_at_risk - rs.d[g].astype(np.int64)) - le
 
     # --- each row as the comparator of the events whose risk set holds it ---
-    # dead rows sorted by group; groups [row_lo, row_hi) are a contiguous run of them
+    # groups [row_lo, row_hi) are the event times at which the row is at risk
+    ev_below = dcount.count_range(rs.row_lo, rs.row_hi, r)          # events with lower score
+    ev_le = dcount.count_range(rs.row_lo, rs.row_hi, r + 1)
     d_lo = np.searchsorted(g, rs.row_lo, side="left")
     d_hi = np.searchsorted(g, rs.row_hi, side="left")
-    ev_below = dcount.count_range(d_lo, d_hi, r)          # events with lower score
-    ev_le = dcount.count_range(d_lo, d_hi, r + 1)
     n_ev = (d_hi - d_lo).astype(np.int64)
     # a dead row is not compared with the other deaths of its own group
     own = np.zeros(n, dtype=np.int64)
