@@ -20,6 +20,8 @@ _NO = {"no", "n", "0", "false", "0.0"}
 def _as_text(values: pd.Series) -> pd.Series:
     """Raw cells as stripped strings (numbers from a workbook: 2.0 -> '2')."""
     s = values.astype(object)
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # CSV: all text, fast path
+        return s.astype("string").str.strip()
     is_float = s.map(type).isin([float, np.float64])
     if is_float.any():
         f = pd.to_numeric(s[is_float], errors="coerce")
@@ -55,12 +57,15 @@ def coerce_table(raw: pd.DataFrame, spec: Table, *, codes: dict[str, dict[str, s
             continue
         typed, problems = _convert(values, col, codes.get(name, {}), date_format, partial_dates)
         out[name] = typed
-        problems = [p for p in problems if p[2].fillna(False).any()]
+        problems = [p for p in problems if p[2].any()]
         if problems:
-            frame = pd.DataFrame({name: _as_text(values), "patient_id": raw.get("patient_id"),
-                                  "center": raw.get("center")}, index=raw.index)
+            # Only the offending rows are formatted for display.
+            any_bad = np.logical_or.reduce([p[2].to_numpy() for p in problems])
+            sub = raw.loc[any_bad]
+            frame = pd.DataFrame({name: _as_text(sub[name]), "patient_id": sub.get("patient_id"),
+                                  "center": sub.get("center")}, index=sub.index)
         for sev, rule, mask, message in problems:
-            findings.append(from_mask(frame, mask, severity=sev, rule=rule, table=spec.name,
+            findings.append(from_mask(frame, mask[any_bad], severity=sev, rule=rule, table=spec.name,
                                       column=name, message=message))
     findings = [f for f in findings if len(f)]
     return out, (pd.concat(findings, ignore_index=True) if findings else empty_findings())
@@ -68,6 +73,35 @@ def coerce_table(raw: pd.DataFrame, spec: Table, *, codes: dict[str, dict[str, s
 
 def _convert(values: pd.Series, col: Column, user_codes: dict[str, str], date_format: str,
              partial_dates: str):
+    """Convert the distinct values once, then broadcast (dates, codes and numbers
+    repeat a lot: 6 million AE rows hold a few thousand distinct dates)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    if len(uniques) == 0 or len(uniques) > 0.5 * len(values):
+        typed, problems = _convert_values(values, col, user_codes, date_format, partial_dates)
+        out = []
+        for sev, rule, mask, message in problems:
+            mask = mask.fillna(False).astype(bool)
+            if isinstance(message, pd.Series):
+                message = (lambda sel, m=message: m.reindex(sel.index))
+            out.append((sev, rule, mask, message))
+        return typed, out
+    u = pd.Series(uniques, dtype=object)
+    typed_u, problems_u = _convert_values(u, col, user_codes, date_format, partial_dates)
+    valid = codes >= 0
+    take = np.where(valid, codes, 0)
+    typed = typed_u.iloc[take].set_axis(values.index).where(valid)
+    problems = []
+    for sev, rule, mask_u, message in problems_u:
+        mask = pd.Series(mask_u.fillna(False).to_numpy(dtype=bool)[take] & valid, index=values.index)
+        if isinstance(message, pd.Series):
+            full = pd.Series(message.reindex(u.index).to_numpy(dtype=object)[take], index=values.index)
+            message = (lambda sel, m=full: m.loc[sel.index])
+        problems.append((sev, rule, mask, message))
+    return typed, problems
+
+
+def _convert_values(values: pd.Series, col: Column, user_codes: dict[str, str], date_format: str,
+                    partial_dates: str):
     keep = col.codes if col.kind == "code" else ()
     v = blank_to_na(values, keep=keep)
     present = v.notna()
@@ -77,8 +111,7 @@ def _convert(values: pd.Series, col: Column, user_codes: dict[str, str], date_fo
         for (sev, rule), grp in prob.groupby(["severity", "rule"], sort=False):
             mask = pd.Series(False, index=values.index)
             mask.loc[grp.index] = True
-            msgs = grp["message"]
-            problems.append((sev, rule, mask, lambda sel, m=msgs: m.reindex(sel.index)))
+            problems.append((sev, rule, mask, grp["message"]))
         return typed, problems
     text = _as_text(v)
     if col.kind in ("id", "text"):
@@ -99,10 +132,10 @@ def _convert(values: pd.Series, col: Column, user_codes: dict[str, str], date_fo
         lookup.update(user_codes)
         low = text.str.lower()
         if col.free_text_after_colon:
-            low = low.str.split(":", n=1).str[0].str.strip()
+            low = low.str.replace(r"\s*:.*$", "", regex=True)
         typed = low.map(lookup).astype("string")
         if col.free_text_after_colon:
-            detail = text.str.split(":", n=1).str[1].str.strip()
+            detail = text.str.extract(r":\s*(.*?)\s*$", expand=False).astype("string")
             typed = typed.where(detail.isna() | typed.isna(), typed + ": " + detail)
         bad = present & typed.isna()
         problems.append(("error", "code-unknown", bad,

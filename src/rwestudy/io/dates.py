@@ -112,6 +112,14 @@ def parse_dates(values: pd.Series, *, date_format: str = "iso", partial: str = "
                          index=values.index))
 
     remaining = text.notna() & ~is_serial & ~year_only
+    # Fast path for the canonical shape (C parser, exact match); everything
+    # else goes through the named patterns below.
+    if remaining.any():
+        fast = pd.to_datetime(text.where(remaining), format="%Y-%m-%d", errors="coerce")
+        fast = fast.where(text.str.len().eq(10))
+        hit = fast.notna() & remaining
+        out.loc[hit] = fast[hit]
+        remaining &= ~hit
     iso = text.str.extract(f"^{_ISO}$")
     m_iso = iso[0].notna() & remaining
     if m_iso.any():

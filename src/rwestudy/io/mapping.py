@@ -123,8 +123,12 @@ def load_mapping(path: str | Path | None, **overrides) -> StudyConfig:
     for column, entries in data.get("codes", {}).items():
         if not isinstance(entries, dict):
             raise MappingError(f"[codes.{column}] must map canonical codes to lists of spellings")
+        allowed = _allowed_codes(column)
         lookup: dict[str, str] = {}
         for canon, spellings in entries.items():
+            if canon not in allowed:
+                raise MappingError(f"[codes.{column}]: {canon!r} is not a code of {column}; "
+                                   f"codes are {', '.join(allowed)}")
             if isinstance(spellings, str):
                 spellings = [spellings]
             for s in spellings:
@@ -132,3 +136,18 @@ def load_mapping(path: str | Path | None, **overrides) -> StudyConfig:
         codes[column] = lookup
     return StudyConfig(date_format=date_format, partial_dates=partial, cutoff_date=cutoff,
                        sheets=sheets, columns=columns, codes=codes, source=source)
+
+
+def _allowed_codes(column: str) -> tuple[str, ...]:
+    """Canonical codes a [codes.<column>] section may map to."""
+    if column == "responses":
+        return RESPONSES
+    if column == "yesno":
+        return ("yes", "no")
+    name = column.split(".", 1)[-1]
+    for table in TABLES.values():
+        col = table.by_name.get(name)
+        if col is not None and col.kind in ("code", "yesno"):
+            return col.codes if col.kind == "code" else ("yes", "no")
+    raise MappingError(f"[codes.{column}]: no coded column of that name; use a column of kind code or "
+                       "yes/no, or 'responses' / 'yesno' for all of them")

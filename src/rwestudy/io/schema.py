@@ -157,3 +157,39 @@ MUTATIONS = Table("mutations", (
 
 TABLES: dict[str, Table] = {t.name: t for t in (
     PATIENTS, PRIOR_LINES, RESPONSES_TABLE, TREATMENT, ADVERSE_EVENTS, SUBSEQUENT, MUTATIONS)}
+
+
+_KIND_TEXT = {"id": "text (unique, pseudonymised code)", "text": "text", "yesno": "yes/no",
+              "date": "date", "int": "whole number", "float": "number",
+              "drugs": "`none` or drug names joined by `+`"}
+
+
+def schema_markdown() -> str:
+    """The contract as Markdown (docs/study-data.md is generated from this)."""
+    lines = ["# Study data format (generated from `src/rwestudy/io/schema.py`)", "",
+             "A study is one workbook (one sheet per table) or one folder of `<table>.csv` files.",
+             "Only `patients` is required. Empty cells and `NA`, `N/A`, `ND`, `unknown`, `-` mean",
+             "not available. Yes/no columns accept yes/no, y/n, 1/0, true/false in any case.",
+             "Codes are matched case-insensitively; other spellings go in the study mapping",
+             "(see [mapping.md](mapping.md)). Regenerate with",
+             "`python -c \"from rwestudy.io.schema import schema_markdown; print(schema_markdown())\"`.", ""]
+    for t in TABLES.values():
+        lines += [f"## {t.name}{' (required)' if t.required else ''}", "", t.description + ".", "",
+                  "| column | type | codes / range | required |", "|---|---|---|---|"]
+        for c in t.columns:
+            if c.kind == "code":
+                rng = ", ".join(c.codes) + ("; free text may follow `:`" if c.free_text_after_colon else "")
+                kind = "code"
+            else:
+                kind = _KIND_TEXT[c.kind]
+                parts = []
+                if c.lo is not None or c.hi is not None:
+                    parts.append(f"{c.lo:g} to {c.hi:g}" if c.lo is not None and c.hi is not None else "")
+                if c.warn_lo is not None or c.warn_hi is not None:
+                    lo = "" if c.warn_lo is None else f"{c.warn_lo:g}"
+                    hi = "" if c.warn_hi is None else f"{c.warn_hi:g}"
+                    parts.append(f"warning outside {lo}-{hi}".replace(" -", " up to ").rstrip("-"))
+                rng = "; ".join(p for p in parts if p)
+            lines.append(f"| {c.name} | {kind} | {rng} | {'yes' if c.required else ''} |")
+        lines.append("")
+    return "\n".join(lines)

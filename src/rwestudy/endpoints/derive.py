@@ -1,0 +1,149 @@
+"""`derive_endpoints`: patient-level factors, time-to-event table, patient flow.
+
+>>> from rwestudy.demo.generator import make_study
+>>> ep = derive_endpoints(make_study(n_patients=30, seed=3))
+>>> sorted(ep.time_to_event["endpoint"].unique())
+['DFS', 'DoR', 'OS', 'PFS', 'TTNT']
+>>> bool(ep.flow_summary()["balanced"].all())
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from rwestudy.endpoints.baseline import baseline_features
+from rwestudy.endpoints.common import column_or_na
+from rwestudy.endpoints.flow import flow_summary, patient_flow
+from rwestudy.endpoints.inputs import typed_tables
+from rwestudy.endpoints.lines import prior_line_features
+from rwestudy.endpoints.response import response_features
+from rwestudy.endpoints.roster import empty_exclusions, patient_roster, rows_of_known_patients
+from rwestudy.endpoints.time_to_event import ENDPOINTS, time_to_event
+from rwestudy.endpoints.treatment import toxicity_features, treatment_features
+
+CHILD_TABLES = ("prior_lines", "responses", "treatment", "adverse_events", "subsequent_therapies", "mutations")
+# Which derived columns each optional table feeds (for the "missing table" notes).
+NEEDS = {
+    "prior_lines": "n_prior_lines, refractory_last_line, months_from_last_therapy (NA); prior_asct, "
+                   "prior_car_t and primary_refractory from the patient columns only",
+    "responses": "best_response, first_response_date and cr_date from the patient columns only",
+    "treatment": "dose_reduced, reduction_date, discontinued_permanent, cycles (NA)",
+    "adverse_events": "toxicity, first_grade3_ae_date (NA)",
+    "subsequent_therapies": "next_treatment_date from the patient column only",
+}
+
+
+@dataclass
+class Endpoints:
+    """Everything derived from a study, ready for tables, survival curves and the report."""
+
+    patients: pd.DataFrame
+    time_to_event: pd.DataFrame
+    flow: pd.DataFrame
+    exclusions: pd.DataFrame
+    censoring: list[str]
+    notes: list[str] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    def endpoint(self, name: str) -> pd.DataFrame:
+        """The analysed rows of one endpoint (OS, PFS, DoR, DFS, TTNT)."""
+        if name not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {name!r}; choose one of {', '.join(ENDPOINTS)}")
+        return self.time_to_event.loc[self.time_to_event["endpoint"] == name].reset_index(drop=True)
+
+    def flow_summary(self) -> pd.DataFrame:
+        """One row per scope: n_in, n_excluded, n_analysed, balanced."""
+        return flow_summary(self.flow)
+
+
+def derive_endpoints(study_or_tables, *, days_per_month: float = 30.4375, cutoff=None,
+                     ae_window_days: int = 30) -> Endpoints:
+    """Derive every patient-level factor and time-to-event endpoint of a study.
+
+    ``study_or_tables``: a `Study` or a dict of canonical tables. ``cutoff``:
+    a data cut-off date (default: the study's declared ``cutoff_date``, if
+    any); later events are censored at it. ``ae_window_days``: days after the
+    treatment end during which an AE still counts for ``toxicity``.
+    """
+    tables, study_cutoff, notes = typed_tables(study_or_tables)
+    cutoff = pd.Timestamp(cutoff).normalize() if cutoff is not None else study_cutoff
+    source = tables["patients"]
+    roster, study_excl = patient_roster(source)
+    excluded, children, scopes = [empty_exclusions(), study_excl], {}, [("study", len(source), len(roster))]
+    for name in CHILD_TABLES:
+        if name not in tables:
+            if name in NEEDS:
+                notes.append(f"table '{name}' is missing: {NEEDS[name]}")
+            continue
+        children[name], excl = rows_of_known_patients(tables[name], name, roster["patient_id"])
+        excluded.append(excl)
+        scopes.append((name, len(tables[name]), len(children[name])))
+    for col in ("treatment_start_date", "last_contact_date"):
+        if col not in roster.columns:
+            notes.append(f"patients has no '{col}' column: no time-to-event endpoint can be computed")
+    if not roster["patient_id"].is_unique:  # cannot happen after patient_roster; guards the maps below
+        raise AssertionError("roster patient_id not unique")
+
+    work = roster.copy()
+    work["next_treatment_date"] = _next_treatment(work, children.get("subsequent_therapies"))
+    derived = [baseline_features(work),
+               prior_line_features(work, children.get("prior_lines"), days_per_month),
+               response_features(work, children.get("responses"), cutoff, work["next_treatment_date"])]
+    work = _replace(work, derived)
+    work = _replace(work, [treatment_features(work, children.get("treatment")),
+                           toxicity_features(work, children.get("adverse_events"), ae_window_days)])
+    tte, tte_excl = time_to_event(work, days_per_month=days_per_month, cutoff=cutoff)
+    excluded.append(tte_excl)
+    counts = tte.groupby("endpoint").size()
+    scopes[1:1] = [(name, len(roster), int(counts.get(name, 0))) for name in ENDPOINTS]
+    exclusions = pd.concat([e for e in excluded if len(e)] or [empty_exclusions()], ignore_index=True)
+    return Endpoints(
+        patients=work, time_to_event=tte, flow=patient_flow(scopes, exclusions), exclusions=exclusions,
+        censoring=censoring_rules(days_per_month, cutoff, ae_window_days), notes=notes,
+        settings={"days_per_month": days_per_month, "cutoff": cutoff, "ae_window_days": ae_window_days},
+    )
+
+
+def censoring_rules(days_per_month: float, cutoff, ae_window_days: int) -> list[str]:
+    """The rules applied, as sentences for the report."""
+    rules = [
+        f"Time in months = days / {days_per_month:g}; time 0 is kept, a negative time excludes the patient.",
+        "OS: treatment start to death from any cause; alive patients censored at last contact.",
+        "PFS: treatment start to progression/relapse or death, whichever first; censored at last contact.",
+        "DoR: patients with best response CR/PR, first response date to progression or death; "
+        "censored at last contact.",
+        "DFS: patients with best response CR, CR date to relapse (progression date) or death; "
+        "censored at last contact.",
+        "TTNT: treatment start to the start of the next line or death; censored at last contact.",
+        "Best response: best of CR > PR > SD > PD from the response assessments on/after treatment start "
+        "and before the next line (NE only when nothing else); the reported best response when a patient "
+        "has no assessment.",
+        "ORR and CR rate: NE and missing responses count as non-responders (all treated in the denominator).",
+        f"Toxicity: any grade >= 3 adverse event with onset from treatment start to {ae_window_days} days "
+        "after treatment end (no upper limit while treatment is ongoing).",
+        "Refractory to a line: no CR/PR to it, or relapse/progression within 6 months of its end.",
+    ]
+    if cutoff is not None:
+        rules.append(f"Data cut-off {cutoff:%Y-%m-%d}: events and last contacts after it are censored at "
+                     "the cut-off; patients starting after it are excluded.")
+    return rules
+
+
+def _next_treatment(work: pd.DataFrame, subsequent: pd.DataFrame | None) -> pd.Series:
+    """The reported next_treatment_date, else the first later line starting after treatment start."""
+    given = pd.to_datetime(column_or_na(work, "next_treatment_date")).astype("datetime64[ns]")
+    if subsequent is None or "start_date" not in subsequent.columns:
+        return given
+    start = subsequent["patient_id"].map(work.set_index("patient_id")["treatment_start_date"])
+    later = subsequent.loc[(subsequent["start_date"] > start).fillna(False).to_numpy()]
+    first = later.groupby("patient_id")["start_date"].min()
+    return given.fillna(work["patient_id"].map(first).astype("datetime64[ns]"))
+
+
+def _replace(work: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add derived columns, overwriting same-named patient columns (their source is recorded)."""
+    for part in parts:
+        work = work.drop(columns=[c for c in part.columns if c in work.columns]).join(part)
+    return work
