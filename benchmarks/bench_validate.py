@@ -22,24 +22,31 @@ import pandas as pd
 import rwestudy
 from rwestudy.demo.generator import make_study
 from rwestudy.io.writers import write_csv_folder, write_workbook
+from rwestudy.validation.ctcae import ctcae_terms
 
 
-def expand(tables: dict[str, pd.DataFrame], per_patient: int, table: str, date_col: str, seed: int = 0):
-    """Repeat rows so the table has ~per_patient rows per patient, dates jittered (same patient)."""
+def expand(tables: dict[str, pd.DataFrame], per_patient: int, table: str) -> pd.DataFrame:
+    """Repeat rows so the table has ~per_patient rows per patient, keeping it valid:
+    AE copies get another CTCAE term (grades 1-5 defined) so they are not duplicates."""
     t = tables[table]
     n_pat = len(tables["patients"])
     k = max(1, int(round(per_patient * n_pat / max(len(t), 1))))
     rep = t.loc[t.index.repeat(k)].reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    shift = pd.to_timedelta(rng.integers(-3, 0, len(rep)), unit="D")
-    rep[date_col] = rep[date_col] + shift * (np.arange(len(rep)) % k > 0)
+    if table == "adverse_events":
+        terms = ctcae_terms()
+        ok = terms[terms[["grade_1", "grade_2", "grade_3", "grade_4", "grade_5"]].all(axis=1)]
+        copy = np.arange(len(rep)) % k
+        pick = ok.iloc[(np.arange(len(rep)) * 7919) % len(ok)]
+        rep.loc[copy > 0, "term"] = pick["term"].to_numpy()[copy > 0]
+        rep.loc[copy > 0, "category"] = pick["category"].to_numpy()[copy > 0]
+        rep = rep.drop_duplicates(["patient_id", "term", "grade", "onset_date"])
     return rep
 
 
 def build(n: int) -> dict[str, pd.DataFrame]:
     tables = make_study(n_patients=n, n_centers=min(30, n), seed=n)
-    tables["adverse_events"] = expand(tables, 6, "adverse_events", "onset_date")
-    tables["responses"] = expand(tables, 5, "responses", "date")
+    tables["adverse_events"] = expand(tables, 6, "adverse_events")
+    tables["responses"] = expand(tables, 5, "responses")
     return tables
 
 

@@ -239,3 +239,10 @@ def test_demo_study_invariants(demo_tables):
     assert (wide[">=3"] == wide["3"] + wide["4"] + wide["5"]).all()
     assert t.by_term.query("grade_band == 'any'").events.sum() == n_kept
     assert (t.by_term.denominator_patients == len(demo_tables["patients"])).all()
+
+
+def test_fatal_outcome_without_grade_5_is_noted_not_reclassified():
+    # event 1 (P1, NEUT grade 2) marked fatal: .fatal still counts grade 5 only (1 event), a note says so
+    t = ae_tables(AE.assign(outcome=["fatal"] + list(AE.outcome[1:])), PATIENTS, window=False)
+    assert t.fatal.set_index("term").loc[ANY_AE, "events"] == 1
+    assert any("outcome 'fatal' but a grade other than 5" in n for n in t.notes)

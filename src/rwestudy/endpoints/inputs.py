@@ -72,5 +72,8 @@ def _convert(values: pd.Series, kind: str) -> pd.Series:
         return pd.to_numeric(values, errors="coerce").round().astype("Int64")
     if kind == "float":
         return pd.to_numeric(values, errors="coerce").astype("float64")
-    # id, text, code, drugs: strings with NA
-    return values.astype("string").str.strip().replace("", pd.NA)
+    # id, text, code, drugs: strings with NA (a Study's are already "string")
+    if isinstance(values.dtype, pd.StringDtype):
+        return values
+    # No whitespace clean-up here: that is the readers' job, and it is slow on big tables.
+    return values.astype("string")

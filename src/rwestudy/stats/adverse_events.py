@@ -84,15 +84,18 @@ class AETables:
             g3 = cat.loc[(ANY_AE, ">=3")]
             lines.append(f"{int(any_ae.patients)} patients ({any_ae.pct_patients:.1f}%) had {self.n_events} AEs; "
                          f"{int(g3.patients)} ({g3.pct_patients:.1f}%) had a grade >=3 AE.")
-            top = self.by_term[self.by_term.grade_band == "any"].sort_values("patients", ascending=False).iloc[0]
+            any_band = self.by_term[self.by_term.grade_band == "any"]
+            top = any_band.sort_values("patients", ascending=False, kind="stable").iloc[0]
             lines.append(f"Most common: {top.term}, {int(top.patients)} patients ({top.pct_patients:.1f}%).")
             overall = self.by_drug[(self.by_drug.term == ANY_AE) & (self.by_drug.grade_band == "any")]
             lines.append("Events by attribution: " + "; ".join(
-                f"{r.attribution} {int(r.events)} ({r.pct_events:.1f}% of events)" for r in overall.itertuples()) + ".")
+                f"{r.attribution} {int(r.events)} ({r.pct_events:.1f}% of events)"
+                for r in overall.itertuples()) + ".")
         sae = self.serious[(self.serious.term == ANY_AE) & (self.serious.serious == "yes")].iloc[0]
         fatal = self.fatal[self.fatal.term == ANY_AE].iloc[0]
         lines.append(f"Serious AEs: {int(sae.events)} events in {int(sae.patients)} patients "
-                     f"({sae.pct_patients:.1f}%); grade 5: {int(fatal.events)} events in {int(fatal.patients)} patients.")
+                     f"({sae.pct_patients:.1f}%); grade 5: {int(fatal.events)} events "
+                     f"in {int(fatal.patients)} patients.")
         lines.append(f"Window: {self.window}.")
         if len(self.excluded):
             reasons = self.excluded["reason"].value_counts()
@@ -120,8 +123,11 @@ def _prepare(ae: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     category = ev["category"] if "category" in ev else pd.Series(pd.NA, index=ev.index)
     ev["category"] = category.fillna(CATEGORY_NA).astype(str)
     related = ev["related_to"] if "related_to" in ev else pd.Series(pd.NA, index=ev.index)
-    ev["related"] = related.astype("string").str.lower().str.replace(r"\s*\+\s*", "+", regex=True).str.strip()
-    ev["related"] = ev["related"].mask(ev["related"] == "")
+    # normalise each distinct text once (few distinct values, many events)
+    codes, uniq = pd.factorize(related.astype("string"))
+    norm = pd.Series(uniq, dtype="string").str.lower().str.replace(r"\s*\+\s*", "+", regex=True).str.strip()
+    norm = norm.mask(norm == "").astype(object).to_numpy()
+    ev["related"] = pd.Series(np.append(norm, None)[codes], index=ev.index, dtype="string")  # code -1 = NA
     ev["is_serious"] = _yes_no(ev["serious"] if "serious" in ev else pd.Series(pd.NA, index=ev.index))
     return ev
 
@@ -158,7 +164,7 @@ def _apply_window(ev, patients, window) -> tuple[pd.DataFrame, pd.DataFrame, str
     reason = np.select([before, after], [f"onset before {start_col}",
                                          f"onset more than {days} days after {end_col}"], default="")
     out = reason != ""
-    notes = [f"{k} events kept although {what} is missing, so the window could not be checked."
+    notes = [f"{k} events kept although {what} is missing, so that bound of the window could not be checked."
              for k, what in ((int(onset.isna().sum()), "the onset date"),
                              (int((onset.notna() & start.isna()).sum()), start_col),
                              (int((onset.notna() & end.isna()).sum()) if end_col else 0, end_col)) if k]
@@ -219,35 +225,43 @@ def _overall(ev) -> pd.DataFrame:
 _OVERALL_GRID = pd.DataFrame({"category": [ANY_AE], "term": [ANY_AE]})
 
 
-def _attributions(ev, drugs) -> list[tuple[str, str, pd.Series]]:
-    tokens = ev["related"].str.split("+").explode()
-    named = tokens[tokens.notna() & (tokens != "none")]
-    n_drugs = named.groupby(level=0).nunique().reindex(ev.index, fill_value=0)
-    has = {d: named.eq(d).groupby(level=0).any().reindex(ev.index, fill_value=False).astype(bool) for d in drugs}
+def _distinct_related(ev) -> tuple[np.ndarray, list[str], list[frozenset]]:
+    """Codes of each event's related_to, the distinct texts and their drug sets."""
+    codes, uniq = pd.factorize(ev["related"])
+    texts = [str(u) for u in uniq]
+    return codes, texts, [frozenset(t.split("+")) - {"none"} for t in texts]
+
+
+def _attributions(ev, drugs) -> list[tuple[str, str, np.ndarray]]:
+    codes, texts, sets = _distinct_related(ev)
+
+    def per_event(flags) -> np.ndarray:
+        # decided once per distinct related_to text; code -1 (NA) picks the appended False
+        return np.append(np.asarray(flags, dtype=bool), False)[codes]
+
+    wanted = set(drugs)
     rows = []
     for d in drugs:
-        rows.append((d, f"related to {d}, alone or in combination", has[d]))
-        rows.append((f"{d} only", f"related to {d} and no other drug", has[d] & (n_drugs == 1)))
+        rows.append((d, f"related to {d}, alone or in combination", per_event([d in s for s in sets])))
+        rows.append((f"{d} only", f"related to {d} and no other drug", per_event([s == {d} for s in sets])))
     if len(drugs) > 1:
-        both = np.logical_and.reduce([has[d] for d in drugs])
-        rows.append(("+".join(drugs), f"related to all of {', '.join(drugs)} together", pd.Series(both, ev.index)))
-    any_drug = np.logical_or.reduce([has[d] for d in drugs]) if drugs else np.zeros(len(ev), bool)
+        rows.append(("+".join(drugs), f"related to all of {', '.join(drugs)} together",
+                     per_event([wanted <= s for s in sets])))
     rows.append(("any drug", f"related to at least one of {', '.join(drugs) or 'no named drug'}",
-                 pd.Series(any_drug, ev.index)))
-    rows.append(("none", "related_to is 'none' (not related)", (ev["related"] == "none").fillna(False)))
-    rows.append((ATTRIBUTION_NA, "related_to not recorded", ev["related"].isna()))
+                 per_event([bool(wanted & s) for s in sets])))
+    rows.append(("none", "related_to is 'none' (not related)", per_event([t == "none" for t in texts])))
+    rows.append((ATTRIBUTION_NA, "related_to not recorded", codes == -1))
     return rows
 
 
 def _default_drugs(ev) -> tuple[str, ...]:
-    tokens = ev["related"].str.split("+").explode().dropna()
-    return tuple(sorted(set(tokens) - {"none"}))
+    return tuple(sorted(frozenset().union(*_distinct_related(ev)[2])))
 
 
 def _by_drug(ev, drugs, terms, n_events, n_patients) -> pd.DataFrame:
     parts = []
     for label, rule, mask in _attributions(ev, drugs):
-        sub = ev[mask.to_numpy(dtype=bool)]
+        sub = ev[mask]
         table = pd.concat([_grade_table(sub, ["category", "term"], terms, n_events, n_patients),
                            _grade_table(_overall(sub), ["category", "term"], _OVERALL_GRID, n_events, n_patients)],
                           ignore_index=True)
@@ -257,16 +271,17 @@ def _by_drug(ev, drugs, terms, n_events, n_patients) -> pd.DataFrame:
 
 
 def _serious(ev, n_events, n_patients) -> pd.DataFrame:
-    label = pd.Series(np.where(ev["is_serious"].isna(), SERIOUS_NA, np.where(ev["is_serious"].fillna(False), "yes", "no")),
-                      index=ev.index)
-    sae = pd.concat([ev, _overall(ev)], ignore_index=True).assign(band=np.tile(label.to_numpy(), 2))
+    flag = ev["is_serious"]
+    label = np.where(flag.isna(), SERIOUS_NA, np.where(flag.fillna(False), "yes", "no"))
+    sae = pd.concat([ev, _overall(ev)], ignore_index=True).assign(band=np.tile(label, 2))
     sae = sae[sae["band"] != "no"]  # non-serious events are simply not SAEs
     keys = ["category", "term"]
     terms = _term_grid(sae[sae["term"] != ANY_AE]) if len(sae) else _OVERALL_GRID.iloc[:0]
     grid = pd.concat([terms, _OVERALL_GRID], ignore_index=True).merge(
         pd.DataFrame({"band": ["yes", SERIOUS_NA]}), how="cross")
     pt_units = sae.drop_duplicates(keys + ["patient_id", "band"])
-    return _tally(sae[keys + ["band"]], pt_units, keys, grid, n_events, n_patients).rename(columns={"band": "serious"})
+    out = _tally(sae[keys + ["band"]], pt_units, keys, grid, n_events, n_patients)
+    return out.rename(columns={"band": "serious"})
 
 
 def _fatal(ev, n_events, n_patients) -> pd.DataFrame:
@@ -285,8 +300,8 @@ def _consistency_notes(ev) -> list[str]:
         return []
     fatal_outcome = ev["outcome"].astype("string").str.lower().eq("fatal").fillna(False)
     k1, k2 = int((fatal_outcome & (ev["grade"] != 5)).sum()), int((~fatal_outcome & (ev["grade"] == 5)).sum())
-    return ([f"{k1} events have outcome 'fatal' but grade other than 5; .fatal counts grade 5 only."] if k1 else []) + \
-           ([f"{k2} grade 5 events have an outcome other than 'fatal'."] if k2 else [])
+    notes = [f"{k1} events have outcome 'fatal' but a grade other than 5; .fatal counts grade 5 only."] if k1 else []
+    return notes + ([f"{k2} grade 5 events have an outcome other than 'fatal'."] if k2 else [])
 
 
 # ---------------------------------------------------------------- public API
@@ -309,6 +324,8 @@ def ae_tables(
     """
     ev = _prepare(ae, patients)
     ev, excluded, window_text, notes = _apply_window(ev, patients, window)
+    # integer patient codes: the many groupbys below factorize them much faster than text
+    ev = ev.assign(patient_id=pd.factorize(ev["patient_id"])[0])
     drugs = tuple(d.strip().lower() for d in drugs) if drugs is not None else _default_drugs(ev)
     n_events, n_patients = len(ev), int(len(patients))
     keys = ["category", "term"]
