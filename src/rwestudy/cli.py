@@ -161,6 +161,75 @@ def validate(
     raise typer.Exit(0 if s.ok else 1)
 
 
+def _run_analysis(study, plan_path, profile, out: Path):
+    """Analysis with a progress line per step; writes results.json."""
+    from rwestudy.analysis.plan import PlanError, load_plan
+    from rwestudy.analysis.results import write_results
+    from rwestudy.analysis.run import analyze
+
+    try:
+        plan = load_plan(plan_path, profile=profile)
+    except PlanError as exc:
+        raise UserError(str(exc)) from None
+    with console.status("Analysing...") as status:
+        results = analyze(study, plan, progress=lambda msg: status.update(f"Analysing: {msg}..."))
+    path = write_results(results, out)
+    surv = results.table("survival")
+    overall = surv[surv["group"] == "all"] if len(surv) else surv
+    for r in overall.itertuples():
+        med = f"{r.median:.1f}" if r.reached else "not reached"
+        console.print(f"  {r.endpoint}: n={int(r.n)}, events={int(r.events)}, median {med} months")
+    console.print(f"Results written to {path} (profile: {plan.profile})")
+    return results
+
+
+@app.command()
+def analyze(
+    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
+    out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for results.json."),
+    plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML (rwestudy plan --init)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Conventions: rwestudy, r, stata, sas or spss."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_HELP),
+    partial_dates: Optional[str] = typer.Option(None, "--partial-dates", help=PARTIAL_HELP),
+    allow_errors: bool = typer.Option(False, "--allow-errors",
+                                      help="Analyse even if validation found errors (unreadable values are NA)."),
+):
+    """Derive the endpoints and run the standard analysis; write results.json.
+
+    Examples:
+
+      rwestudy analyze study.xlsx --out results/
+
+      rwestudy analyze study.xlsx --profile stata --plan plan.toml
+    """
+    s = _load(study, mapping, date_format, partial_dates, None)
+    n_err = len(s.errors)
+    if n_err and not allow_errors:
+        _print_study(s, 20, False)
+        raise UserError(f"validation found {n_err} error(s); fix them (rwestudy validate {study}) "
+                        "or pass --allow-errors to analyse anyway")
+    _run_analysis(s, plan, profile, out)
+
+
+@app.command("plan")
+def plan_cmd(
+    init: bool = typer.Option(False, "--init", help="Write the default analysis plan."),
+    out: Path = typer.Option(Path("plan.toml"), "--out", "-o", help="Where to write it."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+):
+    """Write the default analysis plan, with comments, to edit and pass to analyze --plan."""
+    from rwestudy.analysis.plan import default_plan_toml
+
+    if not init:
+        sys.stdout.write(default_plan_toml())
+        return
+    if out.exists() and not force:
+        raise UserError(f"{out} exists; use --force to overwrite")
+    out.write_text(default_plan_toml(), encoding="utf-8")
+    console.print(f"Default plan written to {out}")
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder to write the demo study and its results into."),
@@ -200,7 +269,10 @@ def demo(
     _print_study(study, 40, False)
     (out / "validation.json").write_text(json.dumps(study.to_dict(), indent=2, default=str), encoding="utf-8")
     console.print(f"Validation written to {out / 'validation.json'}")
-    raise typer.Exit(0 if study.ok else 1)
+    if not study.ok:
+        console.print("Analysis skipped: fix the errors first (this is what the planted errors show).")
+        raise typer.Exit(1)
+    _run_analysis(study, None, None, out)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Analysis: the plan, the standard pipeline, results.json."""
