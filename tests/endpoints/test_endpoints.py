@@ -418,3 +418,36 @@ def test_only_patients_table(basic):
     for name in ("prior_lines", "responses", "treatment", "adverse_events", "subsequent_therapies"):
         assert any(f"'{name}' is missing" in n for n in ep.notes), name
     assert ep.flow_summary()["balanced"].all()
+
+
+def test_raw_text_tables_and_absent_columns():
+    """A dict of untyped tables (ISO text dates, yes/no text) without optional columns."""
+    pts = pd.DataFrame({"patient_id": ["A", "B"], "center": ["C1", "C2"],
+                        "treatment_start_date": ["2022-01-01", "2022-01-01"],
+                        "death_date": ["2022-07-02", None]})
+    treat = pd.DataFrame({"patient_id": ["A", "B"], "drug": ["lenalidomide"] * 2, "dose_reduced": ["Yes", "n"]})
+    ep = derive_endpoints({"patients": pts, "treatment": treat})
+    # A: 182 days = 5.97947 months, death; B: no last_contact_date column and no death -> excluded
+    assert row(ep, "OS", "A")["time"] == pytest.approx(5.97947, abs=1e-5)
+    assert reasons(ep, "OS")["B"] == "missing last_contact_date and no death date"
+    assert list(ep.patients["dose_reduced"]) == [True, False]
+    assert "last_contact_date" in ep.patients.columns  # absent contract columns come back as NA
+    assert ep.flow_summary()["balanced"].all()
+
+
+def test_nat_everywhere_does_not_crash():
+    pts = patients(*[dict(patient_id=p, treatment_start_date=None, last_contact_date=None,
+                          best_response="CR") for p in ("A", "B")])
+    ae = table([dict(patient_id="A", grade=None, onset_date=None)])
+    lines = table([dict(patient_id="A", line=None, best_response=None, start_date=None, end_date=None)])
+    ep = derive_endpoints({"patients": pts, "adverse_events": ae, "prior_lines": lines})
+    assert ep.time_to_event.empty
+    assert ep.flow_summary()["balanced"].all()
+    assert set(reasons(ep, "DFS").values()) == {"missing cr_date"}
+
+
+def test_rejects_unusable_input():
+    with pytest.raises(ValueError, match="patients"):
+        derive_endpoints({"responses": pd.DataFrame()})
+    with pytest.raises(TypeError):
+        derive_endpoints([1, 2])

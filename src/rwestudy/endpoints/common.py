@@ -28,16 +28,6 @@ def any_by_patient(flags: pd.Series, ids: pd.Series) -> pd.Series:
     return out.mask(all_known, False).mask(has_true, True)
 
 
-def on_patients(values: pd.Series, patient_ids: pd.Series, dtype=None) -> pd.Series:
-    """Per-patient values (indexed by patient_id) aligned to the roster's rows."""
-    out = patient_ids.map(values)
-    return out.astype(dtype) if dtype is not None else out
-
-
-def as_bool(values: pd.Series) -> pd.Series:
-    return values.astype("boolean")
-
-
 def column_or_na(frame: pd.DataFrame, name: str) -> pd.Series:
     """The column, or an all-NA one when the table lacks it (optional columns)."""
     if name in frame.columns:

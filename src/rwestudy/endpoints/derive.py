@@ -22,6 +22,7 @@ from rwestudy.endpoints.response import response_features
 from rwestudy.endpoints.roster import empty_exclusions, patient_roster, rows_of_known_patients
 from rwestudy.endpoints.time_to_event import ENDPOINTS, time_to_event
 from rwestudy.endpoints.treatment import toxicity_features, treatment_features
+from rwestudy.io.schema import PATIENTS
 
 CHILD_TABLES = ("prior_lines", "responses", "treatment", "adverse_events", "subsequent_therapies", "mutations")
 # Which derived columns each optional table feeds (for the "missing table" notes).
@@ -83,10 +84,8 @@ def derive_endpoints(study_or_tables, *, days_per_month: float = 30.4375, cutoff
     for col in ("treatment_start_date", "last_contact_date"):
         if col not in roster.columns:
             notes.append(f"patients has no '{col}' column: no time-to-event endpoint can be computed")
-    if not roster["patient_id"].is_unique:  # cannot happen after patient_roster; guards the maps below
-        raise AssertionError("roster patient_id not unique")
 
-    work = roster.copy()
+    work = _with_contract_columns(roster)
     work["next_treatment_date"] = _next_treatment(work, children.get("subsequent_therapies"))
     derived = [baseline_features(work),
                prior_line_features(work, children.get("prior_lines"), days_per_month),
@@ -123,7 +122,13 @@ def censoring_rules(days_per_month: float, cutoff, ae_window_days: int) -> list[
         "ORR and CR rate: NE and missing responses count as non-responders (all treated in the denominator).",
         f"Toxicity: any grade >= 3 adverse event with onset from treatment start to {ae_window_days} days "
         "after treatment end (no upper limit while treatment is ongoing).",
-        "Refractory to a line: no CR/PR to it, or relapse/progression within 6 months of its end.",
+        "First response / CR dates and the next-line date: the patient columns, filled from the response "
+        "assessments / subsequent_therapies when empty.",
+        "Refractory to a line: no CR/PR (SD, PD or NE) to it, or relapse/progression within 6 months "
+        "(6 x days per month) of its end; unknown when a responding line has no relapse date. Last line = the "
+        "highest-numbered line started before the study treatment.",
+        "Patients: rows without patient_id and repeated patient_id rows (after the first) are excluded from "
+        "the study; each excluded patient has one reason per endpoint in the patient flow.",
     ]
     if cutoff is not None:
         rules.append(f"Data cut-off {cutoff:%Y-%m-%d}: events and last contacts after it are censored at "
@@ -140,6 +145,18 @@ def _next_treatment(work: pd.DataFrame, subsequent: pd.DataFrame | None) -> pd.S
     later = subsequent.loc[(subsequent["start_date"] > start).fillna(False).to_numpy()]
     first = later.groupby("patient_id")["start_date"].min()
     return given.fillna(work["patient_id"].map(first).astype("datetime64[ns]"))
+
+
+def _with_contract_columns(roster: pd.DataFrame) -> pd.DataFrame:
+    """Add every absent `patients` column of the contract as typed NA, so that
+    downstream code (and the output's columns) never depend on what a center sent."""
+    work = roster.copy()
+    dtypes = {"date": "datetime64[ns]", "yesno": "boolean", "int": "Int64", "float": "float64"}
+    for col in PATIENTS.columns:
+        if col.name not in work.columns:
+            dtype = dtypes.get(col.kind, "string")
+            work[col.name] = pd.Series(None, index=work.index, dtype=object).astype(dtype)
+    return work
 
 
 def _replace(work: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:

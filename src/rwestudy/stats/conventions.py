@@ -32,7 +32,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Literal
+from typing import Literal, get_args
 
 Ties = Literal["breslow", "efron"]
 KMTransform = Literal["log", "log-log", "plain"]
@@ -40,6 +40,9 @@ MedianCI = Literal["brookmeyer-crowley", "spss-symmetric"]
 BinomialCI = Literal["exact", "wilson", "wilson-cc", "wald", "wald-cc", "jeffreys", "agresti-coull"]
 Wilcoxon = Literal["gehan", "peto-peto"]
 CoxP = Literal["wald", "lr"]
+
+_CHOICES = {"ties": Ties, "km_ci_transform": KMTransform, "median_ci": MedianCI, "binomial_ci": BinomialCI,
+            "wilcoxon": Wilcoxon, "cox_p": CoxP}
 
 # numpy.quantile ``method`` names for R's sample quantile types
 QUANTILE_TYPES = {
@@ -69,6 +72,10 @@ class Conventions:
     days_per_month: float = 30.4375
 
     def __post_init__(self) -> None:
+        for name, kind in _CHOICES.items():
+            allowed = get_args(kind)
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.quantile_type not in QUANTILE_TYPES:
             raise ValueError(
                 f"quantile_type must be one of {sorted(QUANTILE_TYPES)}, got {self.quantile_type}"
