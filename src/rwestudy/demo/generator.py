@@ -85,10 +85,18 @@ def make_study(n_patients: int = 96, n_centers: int = 26, seed: int = 20240611) 
 
     # Prior lines: 1-4, first-line outcome, refractoriness to the last line.
     n_lines = rng.choice([1, 2, 3, 4], n, p=[0.52, 0.30, 0.13, 0.05])
-    primary_refr = rng.random(n) < 0.45
-    last_refr = np.where(n_lines == 1, primary_refr, rng.random(n) < 0.60)
+    primary_refr = rng.random(n) < 0.30  # ~half end up refractory once short remissions count
+    last_refr = np.where(n_lines == 1, primary_refr, rng.random(n) < 0.45)
     prior_asct = (n_lines >= 2) & (age_start < 70) & (rng.random(n) < 0.35)
     prior_cart = (n_lines >= 3) & (rng.random(n) < 0.25)
+    lines = _prior_lines(rng, pid, diagnosis, start, n_lines, primary_refr, last_refr, prior_asct, prior_cart)
+    # Refractoriness as the spec defines it from the lines themselves (no CR/PR, or
+    # relapse within 6 months of the end), so the patient columns agree with the lines.
+    refr_line = (~lines["best_response"].isin(["CR", "PR"])
+                 | ((lines["relapse_date"] - lines["end_date"]).dt.days <= 6 * DAYS_PER_MONTH)).to_numpy()
+    first_row = np.r_[0, np.cumsum(n_lines)[:-1]]
+    primary_refr = refr_line[first_row]
+    last_refr = refr_line[np.cumsum(n_lines) - 1]
 
     risk = (0.75 * last_refr + 0.6 * bulky + 0.55 * (ecog >= 2) + 0.4 * ldh_high + 0.5 * double_hit
             + 0.15 * (n_lines >= 3) + rng.normal(0, 0.3, n))
@@ -179,8 +187,7 @@ def make_study(n_patients: int = 96, n_centers: int = 26, seed: int = 20240611) 
     patients["cr_date"] = patients[["cr_date", "first_response_date"]].max(axis=1).where(best == "CR")
 
     tables = {"patients": patients}
-    tables["prior_lines"] = _prior_lines(rng, pid, diagnosis, start, n_lines, primary_refr, last_refr,
-                                         prior_asct, prior_cart)
+    tables["prior_lines"] = lines
     tables["responses"] = _responses(rng, patients, best, final, progressed)
     tables["treatment"] = _treatment(rng, patients, cycles, treat_m, dose_reduced, reduction_m, progressed, tox_stop)
     tables["adverse_events"] = _adverse_events(rng, patients, treat_m, died, cause)
