@@ -43,7 +43,8 @@ class Plan:
     cutoff: str | None = None
     endpoints: list[str] = field(default_factory=lambda: list(ENDPOINTS))
     landmarks: list[float] = field(default_factory=lambda: [6.0, 12.0, 24.0])
-    group_tests: list[str] = field(default_factory=lambda: ["logrank", "gehan"])
+    # "wilcoxon" takes the profile's meaning: Breslow-Gehan (Stata, SAS, SPSS, rwestudy), Peto-Peto (R).
+    group_tests: list[str] = field(default_factory=lambda: ["logrank", "wilcoxon"])
     factor_endpoints: list[str] = field(default_factory=lambda: ["OS", "PFS"])
     factors: list[str] = field(default_factory=lambda: list(DEFAULT_FACTORS))
     multivariate: str = "significant"  # "significant" (univariate p < threshold) or "all"

@@ -161,7 +161,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     if skipped:
         notes.append("factors not analysed (absent or a single level in the data): " + ", ".join(skipped))
     rec["group_tests"], rec["cox"], rec["ph_tests"], rec["stepwise_history"] = [], [], [], []
-    tests = ["wilcoxon" if t == "wilcoxon" else t for t in plan.group_tests]
+    tests = list(dict.fromkeys(plan.group_tests))
     for e in plan.factor_endpoints:
         for f in factors:
             d, missing = _factor_frame(ep, e, f)
