@@ -1,7 +1,6 @@
 """Bad input never crashes: corrupted workbooks and CSVs give structured findings,
 and no patient row silently vanishes."""
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -1,5 +1,4 @@
 """The demo study validates clean; every planted error is found, and nothing else."""
-import pandas as pd
 import pytest
 
 import rwestudy

@@ -8,10 +8,10 @@ univariate, multivariate and backward-stepwise Cox, response and AE tables.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from rwestudy.io.toml_file import read_toml
 from rwestudy.stats.conventions import Conventions, get_conventions
 
 # The factors of the TALOs Cox tables (Tables 2-3), as derived columns.
@@ -83,14 +83,8 @@ def load_plan(path: str | Path | None = None, **overrides) -> Plan:
     values: dict = {}
     source = None
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise PlanError(f"plan file not found: {p}")
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise PlanError(f"plan file {p} is not valid TOML: {exc}") from None
-        source = str(p)
+        data = read_toml(path, "plan", PlanError)
+        source = str(path)
         for section, body in data.items():
             if section not in _SECTIONS:
                 raise PlanError(f"unknown section [{section}] in the plan; sections: {', '.join(_SECTIONS)}")

@@ -31,12 +31,12 @@ Example (an Italian workbook)::
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from rwestudy.io.toml_file import read_toml
 from rwestudy.io.dates import DATE_FORMATS, PARTIAL_RULES
 from rwestudy.io.schema import RESPONSES, TABLES
 
@@ -77,14 +77,8 @@ def load_mapping(path: str | Path | None, **overrides) -> StudyConfig:
     data: dict = {}
     source = None
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise MappingError(f"mapping file not found: {p}")
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise MappingError(f"mapping file {p} is not valid TOML: {exc}") from None
-        source = str(p)
+        data = read_toml(path, "mapping", MappingError)
+        source = str(path)
     unknown = set(data) - {"study", "sheets", "columns", "codes"}
     if unknown:
         raise MappingError(f"unknown section(s) {sorted(unknown)} in the mapping; "

@@ -134,12 +134,12 @@ def fit(rs: kernel.RiskSets, p: int, *, conf_level: float = 0.95) -> FirthFit:
 
 def _root(f, center: float, step: float) -> float:
     """Where the profile deviance crosses its critical value, searching outward."""
-    a, fa = center, f(center)
+    a = center
     b = center + step
     for _ in range(60):
         fb = f(b)
         if fb > 0:
             return optimize.brentq(f, a, b, xtol=1e-10, rtol=1e-12)
-        a, fa = b, fb
+        a = b
         b = center + (b - center) * 2
     return float(np.sign(step) * np.inf)
