@@ -129,3 +129,26 @@ def test_cli_analyze_and_plan(tmp_path):
     data = json.loads((tmp_path / "r2" / "results.json").read_text())
     flow = pd.DataFrame(data["patient_flow"])
     assert "duplicate" in " ".join(flow["reason"].astype(str)).lower()
+
+
+@pytest.mark.parametrize("case", ["patients_only_minimal", "no_patient_id", "ae_without_dates", "no_events"])
+def test_analysis_of_degenerate_studies_does_not_crash(tmp_path, case):
+    import rwestudy
+
+    folder = tmp_path / case
+    folder.mkdir()
+    patients = ("patient_id,center,treatment_start_date,last_contact_date,death_date\n"
+                "A,X,2021-01-01,2022-01-01,\nB,X,2021-02-01,2021-06-01,2021-06-01\nC,Y,2021-03-01,2021-09-01,\n")
+    if case == "no_patient_id":
+        patients = patients.replace("patient_id", "id")
+    if case == "no_events":
+        patients = patients.replace("2021-06-01,2021-06-01", "2021-06-01,")
+    (folder / "patients.csv").write_text(patients)
+    if case == "ae_without_dates":
+        (folder / "adverse_events.csv").write_text("patient_id,term,grade\nA,Anemia,2\nB,neutropenia,3\n")
+    study = rwestudy.load_study(folder)
+    res = analyze(study)
+    data = json.loads(write_results(res, tmp_path / "out").read_text())
+    jsonschema.validate(data, results_schema())
+    flow = pd.DataFrame(data["patient_flow"])
+    assert flow.loc[(flow["scope"] == "study") & (flow["step"] == "in"), "n"].iloc[0] == 3

@@ -1,6 +1,7 @@
 """Bad input never crashes: corrupted workbooks and CSVs give structured findings,
 and no patient row silently vanishes."""
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -145,3 +146,25 @@ def test_unknown_sheet_and_column_are_reported(small_tables, tmp_path):
     (folder / "notes.csv").write_text("a,b\n1,2\n")
     study = rwestudy.load_study(folder)
     assert "table-unknown" in set(study.findings["rule"])
+
+
+REQUIRED = [(t.name, c.name) for t in TABLES.values() for c in t.columns if c.required]
+
+
+@pytest.mark.parametrize("table, column", REQUIRED)
+def test_any_required_column_missing(small_tables, tmp_path, table, column):
+    if table not in small_tables:
+        pytest.skip(f"demo has no {table}")
+    tables = dict(small_tables, **{table: small_tables[table].drop(columns=[column])})
+    study = rwestudy.load_study(write_csvs(tables, tmp_path / "csv"))
+    miss = study.findings[study.findings["rule"] == "column-missing"]
+    assert list(zip(miss["table"], miss["column"])) == [(table, column)]
+    assert study.n_patients == len(small_tables["patients"])
+    # one table-level error, not one per row
+    assert (study.findings["rule"] == "required-value").sum() == 0
+
+
+def test_required_column_empty(small_tables, tmp_path):
+    tables = dict(small_tables, patients=small_tables["patients"].assign(center=None))
+    study = rwestudy.load_study(write_csvs(tables, tmp_path / "csv"))
+    assert list(study.findings.loc[study.findings["rule"] == "column-empty", "column"]) == ["center"]

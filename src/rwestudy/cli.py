@@ -177,8 +177,8 @@ def _run_analysis(study, plan_path, profile, out: Path):
     surv = results.table("survival")
     overall = surv[surv["group"] == "all"] if len(surv) else surv
     for r in overall.itertuples():
-        med = f"{r.median:.1f}" if r.reached else "not reached"
-        console.print(f"  {r.endpoint}: n={int(r.n)}, events={int(r.events)}, median {med} months")
+        med = f"{r.median:.1f} months" if r.reached else "not reached"
+        console.print(f"  {r.endpoint}: n={int(r.n)}, events={int(r.events)}, median {med}")
     console.print(f"Results written to {path} (profile: {plan.profile})")
     return results
 

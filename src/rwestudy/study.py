@@ -168,9 +168,16 @@ def _canonical_columns(frame: pd.DataFrame, table: str, config: StudyConfig):
                                     "only the first is used", column=canon))
     frame = frame.loc[:, ~dup]
     for col in spec.columns:
-        if col.required and col.name not in frame.columns:
+        if not col.required:
+            continue
+        if col.name not in frame.columns:
             problems.append(finding("error", "column-missing", table,
                                     f"required column '{col.name}' is missing", column=col.name))
+            # Added empty so every later step can rely on the contract's required columns.
+            frame[col.name] = None
+        elif len(frame) and frame[col.name].isna().all():
+            problems.append(finding("error", "column-empty", table,
+                                    f"required column '{col.name}' is empty in every row", column=col.name))
     unknown = [c for c in frame.columns if c not in spec.by_name]
     for c in unknown:
         problems.append(finding("info", "column-unknown", table,

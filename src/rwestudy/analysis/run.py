@@ -210,9 +210,11 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     ae = study.tables.get("adverse_events") if hasattr(study, "tables") else study.get("adverse_events")
     if ae is not None and len(ae):
         known = ae.loc[ae["patient_id"].isin(pats["patient_id"])]
-        window = None if {"treatment_start_date", "treatment_end_date"} <= set(pats.columns) else False
-        if window is None:
+        if "onset_date" in known and {"treatment_start_date", "treatment_end_date"} <= set(pats.columns):
             window = ("treatment_start_date", "treatment_end_date", plan.ae_window_days)
+        else:
+            window = False
+            notes.append("AE onset or treatment dates absent: every adverse event is counted (no window)")
         at = ae_tables(known, pats, window=window, conventions=conv)
         rec["adverse_events"] += _records(at.by_category.rename(columns={"grade_band": "grade"}),
                                           table="by_category", term="any", drug="any")
@@ -260,6 +262,8 @@ def _cox_records(fit, endpoint, model, plan) -> list[dict]:
 def _cox_models(ep, e, factors, plan, conv, rec, notes) -> list[dict]:
     d = _cox_frame(ep, e, factors)
     out = []
+    if not factors or d["event"].sum() == 0:
+        return out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # exclusions are in the records
         uni = cox_univariate(d, "time", "event", factors, ties=conv.ties, conventions=conv)

@@ -224,7 +224,8 @@ def table_one(
             results.append(compare(df, var, by, conv).to_dict())
     test_cols = ["variable", "test", "statistic", "df", "df2", "p", "rule", "n_used", "n_excluded", "p_method"]
     test_frame = pd.DataFrame(results, columns=[*test_cols, "by", "statistic_name", "groups"])[test_cols]
-    frame = pd.DataFrame(records)
+    frame = pd.DataFrame(records, columns=["variable", "kind", "level_or_statistic", "group", "n", "pct",
+                                           "value", "text"] if not records else None)
     frame["n"] = frame["n"].astype("Int64")  # counts only; NA for statistics rows
     return TableOne(frame, test_frame, conv)
 

@@ -242,7 +242,8 @@ def check_integrity(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         if spec is None:
             continue
         for col in spec.columns:
-            if col.required and col.name in frame.columns:
+            # An entirely empty required column is one table-level finding (column-missing/-empty).
+            if col.required and col.name in frame.columns and frame[col.name].notna().any():
                 out.append(from_mask(frame, frame[col.name].isna(), severity="error", rule="required-value",
                                      table=name, column=col.name,
                                      message=f"'{col.name}' is required and missing (or not readable)"))
