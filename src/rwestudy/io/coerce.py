@@ -161,27 +161,25 @@ def _convert_values(values: pd.Series, col: Column, user_codes: dict[str, str], 
         frac = num.notna() & (num % 1 != 0)
         problems.append(("error", "type-integer", frac, f"'{col.name}' must be a whole number"))
         num = num.where(~frac)
-    out_range = pd.Series(False, index=values.index)
-    if col.lo is not None:
-        out_range |= num < col.lo
-    if col.hi is not None:
-        out_range |= num > col.hi
+    out_range = _outside(num, col.lo, col.hi)
     if col.lo is not None or col.hi is not None:
         problems.append(("error", "range", out_range,
                          f"'{col.name}' must be between {_fmt(col.lo)} and {_fmt(col.hi)}"))
         num = num.where(~out_range)
-    warn = pd.Series(False, index=values.index)
-    if col.warn_lo is not None:
-        warn |= num < col.warn_lo
-    if col.warn_hi is not None:
-        warn |= num > col.warn_hi
     if col.warn_lo is not None or col.warn_hi is not None:
-        problems.append(("warning", "implausible", warn,
+        problems.append(("warning", "implausible", _outside(num, col.warn_lo, col.warn_hi),
                          f"'{col.name}' outside the plausible range {_fmt(col.warn_lo)}-{_fmt(col.warn_hi)}; "
                          "please check"))
     if col.kind == "int":
         return num.round().astype("Int64"), problems
     return num, problems
+
+
+def _outside(num: pd.Series, lo: float | None, hi: float | None) -> pd.Series:
+    """True where a number is below lo or above hi (a missing bound never fires)."""
+    low = num < lo if lo is not None else pd.Series(False, index=num.index)
+    high = num > hi if hi is not None else pd.Series(False, index=num.index)
+    return (low | high).fillna(False)
 
 
 def _fmt(x) -> str:
