@@ -91,3 +91,19 @@ def test_user_errors_are_sentences(tmp_path, args, words):
 def test_help_has_examples():
     r = run("validate", "--help")
     assert r.returncode == 0 and "Examples" in r.stdout
+
+
+def test_export_with_awkward_center_names(tmp_path):
+    """Center names Excel forbids as sheet titles, or that collide, still export (one sheet each)."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        "patient_id,center,sex\nA,Osp. [Bologna]: ematologia?,X\nB,per center,Y\n"
+        "C,Osp. [Bologna]: ematologia!,Z\nD," + "x" * 40 + ",Q\nE," + "x" * 41 + ",Q\n")
+    out = tmp_path / "f.xlsx"
+    r = run("validate", folder, "--export", out)
+    assert r.returncode == 1 and "internal error" not in r.stderr, r.stderr
+    sheets = pd.read_excel(out, sheet_name=None)
+    per_center = [k for k in sheets if k not in ("per center", "all findings")]
+    assert len(per_center) == 5  # five distinct centers, five sheets, none lost to a name clash
+    assert sum(len(sheets[k]) for k in per_center) == len(sheets["all findings"])
