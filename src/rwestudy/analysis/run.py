@@ -169,6 +169,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
                 continue
             km = kaplan_meier(d, "time", "event", by=f, conventions=conv)
             rec["survival"] += _records(km.medians.rename(columns={"group": "level"}), endpoint=e, group=f)
+            rec["km_table"] += _records(km.table.rename(columns={"group": "level"}), endpoint=e, group=f)
             for t in tests:
                 g = compare_survival(d, "time", "event", by=f, test=t, conventions=conv)
                 rec["group_tests"].append({"endpoint": e, "variable": f, "label": FACTOR_LABELS.get(f, f),

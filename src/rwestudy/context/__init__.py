@@ -1,0 +1,1 @@
+"""Our cohort beside published studies: registry comparisons, MAIC and reconstructed curves."""
