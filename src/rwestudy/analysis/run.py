@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rwestudy import __version__
+from rwestudy.analysis.exposure import death_causes, subsequent_therapies, treatment_exposure
 from rwestudy.analysis.plan import Plan
 from rwestudy.endpoints import derive_endpoints
 from rwestudy.stats.adverse_events import ae_tables
@@ -208,9 +209,9 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
 
     say("Adverse events")
     rec["adverse_events"] = []
-    ae = study.tables.get("adverse_events") if hasattr(study, "tables") else study.get("adverse_events")
+    ae = ep.tables.get("adverse_events")
     if ae is not None and len(ae):
-        known = ae.loc[ae["patient_id"].isin(pats["patient_id"])]
+        known = ae
         if "onset_date" in known and {"treatment_start_date", "treatment_end_date"} <= set(pats.columns):
             window = ("treatment_start_date", "treatment_end_date", plan.ae_window_days)
         else:
@@ -227,6 +228,11 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
         notes += list(at.notes)
         if len(at.excluded):
             notes.append(f"{len(at.excluded)} adverse events outside the window ({at.window}) not counted")
+
+    say("Treatment exposure, subsequent therapies, deaths")
+    rec["treatment_exposure"] = treatment_exposure(ep.tables.get("treatment"), len(pats))
+    rec["subsequent_therapies"] = subsequent_therapies(ep.tables.get("subsequent_therapies"), len(pats))
+    rec["death_causes"] = death_causes(pats)
 
     rec["patient_flow"] = _records(ep.flow)
     rec["exclusions"] = _records(ep.exclusions.groupby(["endpoint", "reason"]).size().rename("n").reset_index())

@@ -47,6 +47,8 @@ class Endpoints:
     censoring: list[str]
     notes: list[str] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    # Typed child tables restricted to analysed patients (treatment, adverse_events, ...).
+    tables: dict = field(default_factory=dict)
 
     def endpoint(self, name: str) -> pd.DataFrame:
         """The analysed rows of one endpoint (OS, PFS, DoR, DFS, TTNT)."""
@@ -102,6 +104,7 @@ def derive_endpoints(study_or_tables, *, days_per_month: float = 30.4375, cutoff
         patients=work, time_to_event=tte, flow=patient_flow(scopes, exclusions), exclusions=exclusions,
         censoring=censoring_rules(days_per_month, cutoff, ae_window_days), notes=notes,
         settings={"days_per_month": days_per_month, "cutoff": cutoff, "ae_window_days": ae_window_days},
+        tables=children,
     )
 
 
