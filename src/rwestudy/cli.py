@@ -197,6 +197,82 @@ def _run_analysis(study, plan_path, profile, out: Path):
     return results
 
 
+def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, context_with=(),
+                registry_dir=None):
+    """Analysis and report with a progress bar; prints where each output went."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rwestudy.analysis.plan import PlanError, load_plan
+    from rwestudy.analysis.run import analyze
+    from rwestudy.report import build_report
+
+    try:
+        plan = load_plan(plan_path, profile=profile)
+    except PlanError as exc:
+        raise UserError(str(exc)) from None
+    steps = 14 + (3 if figures else 0)
+    with Progress(TextColumn("{task.description:<58}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("Analysing", total=steps)
+
+        def say(msg: str) -> None:
+            bar.update(task, description=msg[:58], advance=1)
+
+        results = analyze(study, plan, progress=say)
+        context = _context_part(results, context_with, registry_dir, out, say) if context_with else None
+        files = build_report(results, study, out, figures=figures, context=context, progress=say)
+        bar.update(task, completed=steps)
+    console.print(f"Report written to {out}/ (profile: {plan.profile}):")
+    console.print(f"  {files.html.name}, {files.docx.name}, {files.xlsx.name}, {files.results_json.name}"
+                  + (f", figures/ ({len(files.figures)} figures as PNG, SVG and PDF)" if files.figures else ""))
+    return results, files
+
+
+def _context_part(results, studies, registry_dir, out, say):
+    """The Context section (comparison with published studies), when studies are named."""
+    from rwestudy.context.report import context_part
+
+    say("Comparing with published studies")
+    try:
+        return context_part(results, list(studies), registry_dir=registry_dir, figures_dir=Path(out) / "figures")
+    except (KeyError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+
+
+@app.command()
+def report(
+    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for the report and its files."),
+    plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML (rwestudy plan --init)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Conventions: rwestudy, r, stata, sas or spss."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_HELP),
+    partial_dates: Optional[str] = typer.Option(None, "--partial-dates", help=PARTIAL_HELP),
+    with_: list[str] = typer.Option([], "--with", "-w",
+                                    help="Published study to compare with (registry id; repeatable)."),
+    registry_dir: Optional[Path] = typer.Option(None, "--registry-dir", help="Folder of your own registry files."),
+    no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures (faster)."),
+    allow_errors: bool = typer.Option(False, "--allow-errors",
+                                      help="Report even if validation found errors (unreadable values are NA)."),
+):
+    """Validate, analyse and write the full report: report.html, report.docx, tables.xlsx, figures/, results.json.
+
+    Examples:
+
+      rwestudy report study.xlsx --out report/
+
+      rwestudy report study.xlsx --profile stata --with l-mind-primary
+    """
+    s = _load(study, mapping, date_format, partial_dates, None)
+    n_err = len(s.errors)
+    if n_err and not allow_errors:
+        _print_study(s, 20, False)
+        raise UserError(f"validation found {n_err} error(s); fix them (rwestudy validate {study}) "
+                        "or pass --allow-errors to report anyway")
+    plan_with = list(with_)
+    _run_report(s, plan, profile, out, figures=not no_figures, context_with=plan_with, registry_dir=registry_dir)
+
+
 @app.command()
 def analyze(
     study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
@@ -253,7 +329,7 @@ def demo(
     seed: int = typer.Option(20240611, "--seed", help="Random seed (same seed, same study)."),
     csv: bool = typer.Option(False, "--csv", help="Also write the study as a folder of CSV files."),
 ):
-    """Write the shipped synthetic study, validate it, and run the analysis on it.
+    """Write the shipped synthetic study, validate it, analyse it and write its full report.
 
     Examples:
 
@@ -286,7 +362,7 @@ def demo(
     if not study.ok:
         console.print("Analysis skipped: fix the errors first (this is what the planted errors show).")
         raise typer.Exit(1)
-    _run_analysis(study, None, None, out)
+    _run_report(study, None, None, out)
 
 
 def main() -> None:

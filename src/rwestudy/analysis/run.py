@@ -112,6 +112,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
         "data_cutoff": plan.cutoff or (pats["last_contact_date"].max() if "last_contact_date" in pats else None),
         "source": getattr(study, "source", None), "software": f"rwestudy {__version__}",
         "months": f"days / {plan.days_per_month}",
+        "software_versions": _software_versions(),
     }]
     rec["conventions"] = [dict(conv.to_dict(), description=" ".join(conv.describe()))]
     rec["censoring"] = [{"rule": r} for r in ep.censoring]
@@ -241,6 +242,14 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec["plan"] = [_clean(plan.to_dict())]
     say("Done")
     return Results(records=rec, endpoints=ep, plan=plan, notes=notes)
+
+
+def _software_versions() -> str:
+    """Versions for the Methods paragraph (the numeric libraries behind every statistic)."""
+    import platform
+    import scipy
+    return (f"rwestudy {__version__}; Python {platform.python_version()}; numpy {np.__version__}; "
+            f"scipy {scipy.__version__}; pandas {pd.__version__}")
 
 
 def _cox_frame(ep, endpoint: str, factors: list[str]) -> pd.DataFrame:

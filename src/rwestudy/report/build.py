@@ -1,0 +1,129 @@
+"""Assemble the report: tables and text from results.json records, figures, and the three outputs.
+
+>>> # rwestudy report study.xlsx --out report/   is   build_report(analyze(load_study(...)), study, "report/")
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from rwestudy.report import tables_efficacy as te
+from rwestudy.report import tables_safety as ts
+from rwestudy.report.excel import write_xlsx
+from rwestudy.report.html import embed, render_html
+from rwestudy.report.table_model import ReportTable
+from rwestudy.report.text import methods_paragraphs, results_paragraphs
+from rwestudy.report.word import write_docx
+
+
+@dataclass
+class ReportFiles:
+    html: Path
+    docx: Path
+    xlsx: Path
+    results_json: Path
+    figures: list = field(default_factory=list)
+    tables: list[ReportTable] = field(default_factory=list)
+
+
+def report_tables(records: dict) -> dict[str, list[ReportTable]]:
+    """Every table of the report, by part, built from results.json records only."""
+    endpoints = list(dict.fromkeys(r["endpoint"] for r in records.get("cox") or []))
+    parts = {
+        "Patients": [te.patient_flow(records), te.baseline(records)],
+        "Treatment": [te.exposure(records), ts.subsequent(records)],
+        "Efficacy": [te.response(records), te.survival_summary(records)]
+        + [te.survival_by_factor(records, e) for e in endpoints]
+        + [te.cox_table(records, e) for e in endpoints]
+        + [te.post_baseline(records), te.associations(records)],
+        "Safety": [ts.ae_by_term(records, "patients"), ts.ae_by_term(records, "events"), ts.ae_by_drug(records),
+                   ts.serious(records), ts.deaths(records)],
+        "Appendix": [ts.findings(records), ts.conventions(records)],
+    }
+    return {k: [t for t in v if t is not None] for k, v in parts.items()}
+
+
+def _anchor(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def report_parts(records: dict, figures: list | None = None, context: dict | None = None) -> list[dict]:
+    """The report as parts for the renderers (HTML and Word read the same structure)."""
+    tables = report_tables(records)
+    notes = [n["note"] for n in records.get("notes") or []]
+    parts = [
+        {"title": "Results (draft text)", "paragraphs": results_paragraphs(records), "items": []},
+        {"title": "Methods (draft text)", "paragraphs": methods_paragraphs(records), "items": []},
+    ]
+    for title, group in tables.items():
+        if title == "Appendix":
+            continue
+        part = {"title": title, "paragraphs": [], "items": [
+            {"kind": "table", "title": t.title, "anchor": t.key, "table": t} for t in group]}
+        if title == "Efficacy":
+            part["warnings"] = [n for n in notes if "immortal" in n.lower()]
+        parts.append(part)
+    if figures:
+        parts.append({"title": "Figures", "paragraphs": [], "items": [
+            {"kind": "figure", "title": f.title, "anchor": f"fig-{f.name}", "png": f.paths.get("png"),
+             "width": getattr(f, "width", 1.0)} for f in figures if f.paths.get("png")]})
+    if context:
+        parts.append(context)
+    appendix = {"title": "Appendix", "paragraphs": [n for n in notes if "immortal" not in n.lower()],
+                "items": [{"kind": "table", "title": t.title, "anchor": t.key, "table": t}
+                          for t in tables["Appendix"]]}
+    parts.append(appendix)
+    for p in parts:
+        p["anchor"] = _anchor(p["title"])
+        p.setdefault("warnings", [])
+    return parts
+
+
+def _meta(records: dict) -> str:
+    study = (records.get("study") or [{}])[0]
+    conv = (records.get("conventions") or [{}])[0]
+    return (f"{study.get('n_analysed')} patients, {study.get('n_centers')} centers; data cut-off "
+            f"{study.get('data_cutoff')}; conventions profile '{conv.get('profile')}'; "
+            f"{study.get('software')}; generated {_dt.date.today().isoformat()}.")
+
+
+def write_report(records: dict, out: Path, figures: list | None = None, context: dict | None = None,
+                 title: str = "Study report") -> tuple[Path, Path, Path, list[ReportTable]]:
+    """HTML, Word and Excel from records (and figures already rendered)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = report_parts(records, figures, context)
+    html_parts = [dict(p, items=[dict(it, src=embed(it["png"])) if it["kind"] == "figure" else it
+                                 for it in p["items"]]) for p in parts]
+    meta = _meta(records)
+    html = out / "report.html"
+    html.write_text(render_html(title, meta, html_parts), encoding="utf-8")
+    docx = write_docx(out / "report.docx", title, meta, parts)
+    all_tables = [it["table"] for p in parts for it in p["items"] if it["kind"] == "table"]
+    xlsx = write_xlsx(out / "tables.xlsx", all_tables)
+    return html, docx, xlsx, all_tables
+
+
+def build_report(results, study, out: Path, *, figures: bool = True, context: dict | None = None,
+                 title: str | None = None, progress: Callable[[str], None] | None = None) -> ReportFiles:
+    """results.json, figures/, report.html, report.docx and tables.xlsx for an analysed study."""
+    from rwestudy.analysis.results import write_results
+
+    say = progress or (lambda msg: None)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say("Writing results.json")
+    results_json = write_results(results, out)
+    records = json.loads(results_json.read_text(encoding="utf-8"))  # the report reads what the user gets
+    figs = []
+    if figures:
+        say("Drawing figures")
+        from rwestudy.figures import render_all
+        figs = render_all(results, study, out / "figures", progress=say)
+    say("Writing report.html, report.docx and tables.xlsx")
+    name = Path(str(getattr(study, "source", "") or "study")).stem
+    html, docx, xlsx, tables = write_report(records, out, figs, context, title or f"Study report: {name}")
+    return ReportFiles(html=html, docx=docx, xlsx=xlsx, results_json=results_json, figures=figs, tables=tables)
