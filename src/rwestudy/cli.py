@@ -31,6 +31,14 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
+
+def _mount_registry() -> None:
+    from rwestudy.registry.cli import app as registry_app
+    app.add_typer(registry_app, name="registry", help="Published studies: list, show, validate.")
+
+
+_mount_registry()
+
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
@@ -271,6 +279,73 @@ def report(
                         "or pass --allow-errors to report anyway")
     plan_with = list(with_)
     _run_report(s, plan, profile, out, figures=not no_figures, context_with=plan_with, registry_dir=registry_dir)
+
+
+@app.command()
+def compare(
+    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
+    with_: list[str] = typer.Option([], "--with", "-w", help="Registry id of a published study (repeatable)."),
+    out: Path = typer.Option(Path("comparison"), "--out", "-o", help="Folder for the comparison files."),
+    maic: Optional[str] = typer.Option(None, "--maic", help="Registry id to reweight our cohort to (MAIC)."),
+    maic_vars: list[str] = typer.Option([], "--maic-var", help="Registry field to match (repeatable; default: all "
+                                        "published and available)."),
+    curve: Optional[Path] = typer.Option(None, "--curve", help="CSV of a digitised published KM curve (time, surv)."),
+    risk: Optional[Path] = typer.Option(None, "--risk", help="CSV of the published numbers at risk (time, n_risk)."),
+    endpoint: str = typer.Option("PFS", "--endpoint", help="Our endpoint the curve is compared with."),
+    label: str = typer.Option("published arm", "--label", help="Name of the reconstructed arm."),
+    events: Optional[int] = typer.Option(None, "--events", help="Published total number of events of the curve."),
+    n_boot: int = typer.Option(1000, "--boot", min=0, help="MAIC bootstrap resamples."),
+    registry_dir: Optional[Path] = typer.Option(None, "--registry-dir", help="Folder of your own registry files."),
+    plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Conventions: rwestudy, r, stata, sas or spss."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
+    allow_errors: bool = typer.Option(False, "--allow-errors", help="Compare even if validation found errors."),
+):
+    """Our cohort beside published studies: side-by-side table, tests, warnings, MAIC, reconstructed curves.
+
+    Examples:
+
+      rwestudy compare study.xlsx --with lmind-5year --with talos --out cmp/
+
+      rwestudy compare study.xlsx --maic talos
+
+      rwestudy compare study.xlsx --curve lmind_pfs.csv --risk lmind_pfs_risk.csv --endpoint PFS --label L-MIND
+    """
+    from rwestudy.analysis.plan import PlanError, load_plan
+    from rwestudy.analysis.run import analyze
+    from rwestudy.context.run import run_compare
+    from rwestudy.registry import RegistryError
+
+    if (curve is None) != (risk is None):
+        raise UserError("--curve and --risk go together: the digitised curve and its published numbers at risk")
+    s = _load(study, mapping, None, None, None)
+    if len(s.errors) and not allow_errors:
+        _print_study(s, 20, False)
+        raise UserError(f"validation found {len(s.errors)} error(s); fix them or pass --allow-errors")
+    try:
+        p = load_plan(plan, profile=profile)
+    except PlanError as exc:
+        raise UserError(str(exc)) from None
+    with console.status("Analysing...") as status:
+        results = analyze(s, p, progress=lambda m: status.update(f"Analysing: {m}..."))
+        try:
+            paths = run_compare(results, list(with_), out, registry_dir=registry_dir, maic=maic,
+                                maic_vars=list(maic_vars) or None, curve=curve, risk=risk, endpoint=endpoint,
+                                label=label, total_events=events, n_boot=n_boot,
+                                progress=lambda m: status.update(f"{m}..."))
+        except (ValueError, KeyError, RegistryError) as exc:
+            raise UserError(str(exc).strip('"')) from None
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    for row in data.get("comparison_sentences", []):
+        console.print("  " + row["sentence"])
+    for row in data.get("comparison_warnings", []):
+        console.print(f"  [yellow]warning:[/yellow] {row['message']}")
+    for row in data.get("maic_summary", []):
+        console.print(f"  MAIC vs {row['study']}: ESS {row['ess']:.1f} of {row['n']}. {row['statement']}")
+    for row in data.get("reconstruction", []):
+        console.print(f"  Reconstructed {row['label']}: {row['n']} pseudo-patients, RMSE {row['rmse']:.4f}; "
+                      f"HR ours vs theirs {row['hr']:.2f} ({row['ci_low']:.2f}-{row['ci_high']:.2f})")
+    console.print(f"Comparison written to {out}/: " + ", ".join(p.name for p in paths.values()))
 
 
 @app.command()
