@@ -227,7 +227,10 @@ def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, c
             bar.update(task, description=msg[:58], advance=1)
 
         results = analyze(study, plan, progress=say)
-        context = _context_part(results, context_with, registry_dir, out, say) if context_with else None
+        ids = list(dict.fromkeys([*plan.context_studies, *context_with]))
+        reg_dir = registry_dir or plan.registry_dir
+        context = _context_parts(results, ids, plan.context_maic, reg_dir, out, say) \
+            if ids or plan.context_maic else None
         files = build_report(results, study, out, figures=figures, context=context, progress=say)
         bar.update(task, completed=steps)
     console.print(f"Report written to {out}/ (profile: {plan.profile}):")
@@ -236,15 +239,23 @@ def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, c
     return results, files
 
 
-def _context_part(results, studies, registry_dir, out, say):
-    """The Context section (comparison with published studies), when studies are named."""
+def _context_parts(results, ids, maic, registry_dir, out, say) -> list[dict]:
+    """The Context section(s): comparison with published studies, and MAIC when the plan asks."""
     from rwestudy.context.report import context_part
+    from rwestudy.context.run import maic_part
+    from rwestudy.registry import RegistryError
 
-    say("Comparing with published studies")
+    parts = []
     try:
-        return context_part(results, list(studies), registry_dir=registry_dir, figures_dir=Path(out) / "figures")
-    except (KeyError, ValueError) as exc:
-        raise UserError(str(exc)) from None
+        if ids:
+            say("Comparing with published studies")
+            parts.append(context_part(results, ids, registry_dir=registry_dir, figures_dir=Path(out) / "figures"))
+        if maic:
+            say(f"MAIC against {maic}")
+            parts.append(maic_part(results, maic, registry_dir=registry_dir))
+    except (KeyError, ValueError, RegistryError) as exc:
+        raise UserError(str(exc).strip('"')) from None
+    return parts
 
 
 @app.command()

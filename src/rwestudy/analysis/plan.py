@@ -55,6 +55,10 @@ class Plan:
     baseline: list[str] = field(default_factory=lambda: list(DEFAULT_BASELINE))
     baseline_by: str | None = None
     response_outcomes: list[str] = field(default_factory=lambda: ["orr_best", "cr_best"])
+    # Published studies (registry ids) for the report's Context section; MAIC against one of them.
+    context_studies: list[str] = field(default_factory=list)
+    context_maic: str | None = None
+    registry_dir: str | None = None
     source: str | None = None
 
     @property
@@ -75,6 +79,7 @@ _SECTIONS = {
                 "post_baseline": "post_baseline", "landmark_months": "landmark_months"},
     "baseline": {"variables": "baseline", "by": "baseline_by"},
     "response": {"outcomes": "response_outcomes"},
+    "context": {"studies": "context_studies", "maic": "context_maic", "registry_dir": "registry_dir"},
 }
 
 
@@ -100,6 +105,8 @@ def load_plan(path: str | Path | None = None, **overrides) -> Plan:
         values["cutoff"] = None
     if values.get("baseline_by") == "":
         values["baseline_by"] = None
+    if isinstance(values.get("context_studies"), str):
+        values["context_studies"] = [values["context_studies"]]
     plan = Plan(**values, source=source)
     try:
         plan.conventions  # validates profile and overrides
@@ -165,4 +172,10 @@ variables = {_toml_list(p.baseline)}
 
 [response]
 outcomes = {_toml_list(p.response_outcomes)}  # associations of these with each factor
+
+[context]
+# Published studies for the report's Context section (ids from `rwestudy registry list`), e.g.:
+# studies = ["lmind-5year", "talos"]
+# maic = "talos"              # reweight our cohort to this study's published baseline (unanchored MAIC)
+# registry_dir = "my_registry/"   # your own registry files, same format as the shipped ones
 """

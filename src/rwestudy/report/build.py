@@ -50,7 +50,7 @@ def _anchor(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
 
-def report_parts(records: dict, figures: list | None = None, context: dict | None = None) -> list[dict]:
+def report_parts(records: dict, figures: list | None = None, context: list[dict] | None = None) -> list[dict]:
     """The report as parts for the renderers (HTML and Word read the same structure)."""
     tables = report_tables(records)
     notes = [n["note"] for n in records.get("notes") or []]
@@ -70,8 +70,8 @@ def report_parts(records: dict, figures: list | None = None, context: dict | Non
         parts.append({"title": "Figures", "paragraphs": [], "items": [
             {"kind": "figure", "title": f.title, "anchor": f"fig-{f.name}", "png": f.paths.get("png"),
              "width": getattr(f, "width", 1.0)} for f in figures if f.paths.get("png")]})
-    if context:
-        parts.append(context)
+    for c in context or []:
+        parts.append({k: v for k, v in c.items() if k not in ("records", "comparison")})
     appendix = {"title": "Appendix", "paragraphs": [n for n in notes if "immortal" not in n.lower()],
                 "items": [{"kind": "table", "title": t.title, "anchor": t.key, "table": t}
                           for t in tables["Appendix"]]}
@@ -90,7 +90,7 @@ def _meta(records: dict) -> str:
             f"{study.get('software')}; generated {_dt.date.today().isoformat()}.")
 
 
-def write_report(records: dict, out: Path, figures: list | None = None, context: dict | None = None,
+def write_report(records: dict, out: Path, figures: list | None = None, context: list[dict] | None = None,
                  title: str = "Study report") -> tuple[Path, Path, Path, list[ReportTable]]:
     """HTML, Word and Excel from records (and figures already rendered)."""
     out = Path(out)
@@ -107,7 +107,7 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
     return html, docx, xlsx, all_tables
 
 
-def build_report(results, study, out: Path, *, figures: bool = True, context: dict | None = None,
+def build_report(results, study, out: Path, *, figures: bool = True, context: list[dict] | None = None,
                  title: str | None = None, progress: Callable[[str], None] | None = None) -> ReportFiles:
     """results.json, figures/, report.html, report.docx and tables.xlsx for an analysed study."""
     from rwestudy.analysis.results import write_results
@@ -116,6 +116,8 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: di
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     say("Writing results.json")
+    for c in context or []:  # the comparison's numbers and sources go into results.json too
+        results.records.update(c.get("records", {}))
     results_json = write_results(results, out)
     records = json.loads(results_json.read_text(encoding="utf-8"))  # the report reads what the user gets
     figs = []
