@@ -77,14 +77,36 @@ def _clean(x):
 def _records(frame: pd.DataFrame, **constant) -> list[dict]:
     if frame is None or len(frame) == 0:
         return []
-    out = frame.assign(**constant) if constant else frame
-    return out.astype(object).where(out.notna(), None).to_dict(orient="records")
+    rows = frame.to_dict(orient="records")  # NaN/NA/NaT become None in _clean, when results.json is written
+    if constant:
+        for r in rows:
+            r.update(constant)
+    return [{k: (None if _is_missing(v) else v) for k, v in r.items()} for r in rows]
+
+
+def _is_missing(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def _endpoint_rows(ep, endpoint: str) -> pd.DataFrame:
+    # Cached per Endpoints object: the same endpoint is sliced once per factor otherwise.
+    cache = ep.__dict__.setdefault("_rows_cache", {})
+    if endpoint not in cache:
+        cache[endpoint] = ep.endpoint(endpoint)
+    return cache[endpoint]
+
+
+def _patient_lookup(ep) -> pd.DataFrame:
+    cache = ep.__dict__.setdefault("_rows_cache", {})
+    if "_patients" not in cache:
+        cache["_patients"] = ep.patients.set_index("patient_id")
+    return cache["_patients"]
 
 
 def _factor_frame(ep, endpoint: str, factor: str) -> tuple[pd.DataFrame, int]:
     """Endpoint rows with the factor attached; rows with the factor missing dropped and counted."""
-    d = ep.endpoint(endpoint)
-    values = ep.patients.set_index("patient_id")[factor]
+    d = _endpoint_rows(ep, endpoint)
+    values = _patient_lookup(ep)[factor]
     d = d.assign(**{factor: d["patient_id"].map(values)})
     missing = int(d[factor].isna().sum())
     d = d.loc[d[factor].notna()].copy()
