@@ -259,14 +259,17 @@ def _default_drugs(ev) -> tuple[str, ...]:
 
 
 def _by_drug(ev, drugs, terms, n_events, n_patients) -> pd.DataFrame:
-    parts = []
-    for label, rule, mask in _attributions(ev, drugs):
-        sub = ev[mask]
-        table = pd.concat([_grade_table(sub, ["category", "term"], terms, n_events, n_patients),
-                           _grade_table(_overall(sub), ["category", "term"], _OVERALL_GRID, n_events, n_patients)],
-                          ignore_index=True)
-        parts.append(table.assign(attribution=label, attribution_rule=rule))
-    out = pd.concat(parts, ignore_index=True)
+    # All attributions stacked and tallied at once (one grade table per attribution was 18 pandas passes).
+    attrs = _attributions(ev, drugs)
+    stacked = pd.concat([ev[mask].assign(attribution=label) for label, _, mask in attrs], ignore_index=True)
+    labels = pd.DataFrame({"attribution": [a[0] for a in attrs]})
+    keys = ["attribution", "category", "term"]
+    out = pd.concat([_grade_table(stacked, keys, labels.merge(terms, how="cross"), n_events, n_patients),
+                     _grade_table(_overall(stacked), keys, labels.merge(_OVERALL_GRID, how="cross"),
+                                  n_events, n_patients)], ignore_index=True)
+    order = {label: i for i, (label, _, _) in enumerate(attrs)}
+    out = out.iloc[np.argsort(out["attribution"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    out["attribution_rule"] = out["attribution"].map({label: rule for label, rule, _ in attrs})
     return out[["attribution", "attribution_rule", *[c for c in out.columns if not c.startswith("attribution")]]]
 
 
