@@ -108,7 +108,8 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
 
 
 def build_report(results, study, out: Path, *, figures: bool = True, context: list[dict] | None = None,
-                 title: str | None = None, progress: Callable[[str], None] | None = None) -> ReportFiles:
+                 title: str | None = None, progress: Callable[[str], None] | None = None,
+                 workers: int = 2) -> ReportFiles:
     """results.json, figures/, report.html, report.docx and tables.xlsx for an analysed study."""
     from rwestudy.analysis.results import write_results
 
@@ -124,7 +125,7 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     if figures:
         say("Drawing figures")
         from rwestudy.figures import render_all
-        figs = render_all(results, study, out / "figures", progress=say)
+        figs = render_all(results, study, out / "figures", progress=say, workers=workers)
     say("Writing report.html, report.docx and tables.xlsx")
     name = Path(str(getattr(study, "source", "") or "study")).stem
     html, docx, xlsx, tables = write_report(records, out, figs, context, title or f"Study report: {name}")
