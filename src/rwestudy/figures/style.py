@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.textpath import TextToPath
 
+from rwestudy.figures._font import register_fast_font
+
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
@@ -52,7 +54,8 @@ def _font_family() -> str:
     return next((f for f in _FONT_PREFERENCE if f in names), "DejaVu Sans")
 
 
-FONT = _font_family()
+# The same font, reduced once per machine so that each PDF embeds it fast (see _font.py).
+FONT = register_fast_font(_font_family())
 
 RC = {
     "font.family": "sans-serif", "font.sans-serif": [FONT], "font.size": FONT_SIZE,
