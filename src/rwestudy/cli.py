@@ -206,7 +206,7 @@ def _run_analysis(study, plan_path, profile, out: Path):
 
 
 def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, context_with=(),
-                registry_dir=None):
+                registry_dir=None, figure_worker=None):
     """Analysis and report with a progress bar; prints where each output went."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -231,7 +231,8 @@ def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, c
         reg_dir = registry_dir or plan.registry_dir
         context = _context_parts(results, ids, plan.context_maic, reg_dir, out, say) \
             if ids or plan.context_maic else None
-        files = build_report(results, study, out, figures=figures, context=context, progress=say)
+        files = build_report(results, study, out, figures=figures, context=context, progress=say,
+                             figure_worker=figure_worker)
         bar.update(task, completed=steps)
     console.print(f"Report written to {out}/ (profile: {plan.profile}):")
     console.print(f"  {files.html.name}, {files.docx.name}, {files.xlsx.name}, {files.results_json.name}"
@@ -282,6 +283,7 @@ def report(
 
       rwestudy report study.xlsx --profile stata --with l-mind-primary
     """
+    worker = None if no_figures else _start_figure_worker()
     s = _load(study, mapping, date_format, partial_dates, None)
     n_err = len(s.errors)
     if n_err and not allow_errors:
@@ -289,7 +291,15 @@ def report(
         raise UserError(f"validation found {n_err} error(s); fix them (rwestudy validate {study}) "
                         "or pass --allow-errors to report anyway")
     plan_with = list(with_)
-    _run_report(s, plan, profile, out, figures=not no_figures, context_with=plan_with, registry_dir=registry_dir)
+    _run_report(s, plan, profile, out, figures=not no_figures, context_with=plan_with, registry_dir=registry_dir,
+                figure_worker=worker)
+
+
+def _start_figure_worker():
+    """Figures are drawn by a process that warms up while the study is read and analysed."""
+    from rwestudy.report.figure_worker import FigureWorker
+
+    return FigureWorker.start()
 
 
 @app.command()
@@ -429,6 +439,7 @@ def demo(
     from rwestudy.study import load_study
 
     out.mkdir(parents=True, exist_ok=True)
+    worker = None if with_errors else _start_figure_worker()
     with console.status("Generating the demo study..."):
         tables = make_study(n_patients=patients, n_centers=centers, seed=seed)
         if with_errors:
@@ -448,7 +459,7 @@ def demo(
     if not study.ok:
         console.print("Analysis skipped: fix the errors first (this is what the planted errors show).")
         raise typer.Exit(1)
-    _run_report(study, None, None, out)
+    _run_report(study, None, None, out, figure_worker=worker)
 
 
 def main() -> None:

@@ -91,42 +91,69 @@ def _meta(records: dict) -> str:
 
 
 def write_report(records: dict, out: Path, figures: list | None = None, context: list[dict] | None = None,
-                 title: str = "Study report") -> tuple[Path, Path, Path, list[ReportTable]]:
-    """HTML, Word and Excel from records (and figures already rendered)."""
+                 title: str = "Study report", wait=None) -> tuple[Path, Path, Path, list[ReportTable]]:
+    """HTML, Word and Excel from records and figures (``wait``: blocks until the figure files exist)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts = report_parts(records, figures, context)
-    html_parts = [dict(p, items=[dict(it, src=embed(it["png"])) if it["kind"] == "figure" else it
-                                 for it in p["items"]]) for p in parts]
     meta = _meta(records)
-    html = out / "report.html"
-    html.write_text(render_html(title, meta, html_parts), encoding="utf-8")
-    docx = write_docx(out / "report.docx", title, meta, parts)
     all_tables = [it["table"] for p in parts for it in p["items"] if it["kind"] == "table"]
     xlsx = write_xlsx(out / "tables.xlsx", all_tables)
+    waited = []
+
+    def _wait():
+        if wait is not None and not waited:
+            waited.append(True)
+            wait()
+
+    docx = write_docx(out / "report.docx", title, meta, parts, before_figures=_wait)
+    _wait()
+    html_parts = [dict(p, items=[dict(it, src=embed(it["png"])) if it["kind"] == "figure" else it
+                                 for it in p["items"] if it["kind"] != "figure" or Path(it["png"]).exists()])
+                  for p in parts]
+    html = out / "report.html"
+    html.write_text(render_html(title, meta, html_parts), encoding="utf-8")
     return html, docx, xlsx, all_tables
 
 
 def build_report(results, study, out: Path, *, figures: bool = True, context: list[dict] | None = None,
                  title: str | None = None, progress: Callable[[str], None] | None = None,
-                 workers: int = 2) -> ReportFiles:
-    """results.json, figures/, report.html, report.docx and tables.xlsx for an analysed study."""
+                 workers: int = 2, figure_worker=None) -> ReportFiles:
+    """results.json, figures/, report.html, report.docx and tables.xlsx for an analysed study.
+
+    ``figure_worker``: a started `report.figure_worker.FigureWorker` (the CLI starts
+    one before reading the study); without it the figures are drawn here.
+    """
     from rwestudy.analysis.results import write_results
 
     say = progress or (lambda msg: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    say("Writing results.json")
     for c in context or []:  # the comparison's numbers and sources go into results.json too
         results.records.update(c.get("records", {}))
-    results_json = write_results(results, out)
-    records = json.loads(results_json.read_text(encoding="utf-8"))  # the report reads what the user gets
-    figs = []
-    if figures:
+    figs, wait = [], None
+    if figures and figure_worker is not None:
+        say("Drawing figures (in the background)")
+        figure_worker.render(results, study, out / "figures")
+        figs = figure_worker.plan()
+        done = []
+
+        def wait():
+            say("Waiting for the figures")
+            done.extend(figure_worker.wait())
+    elif figures:
         say("Drawing figures")
         from rwestudy.figures import render_all
         figs = render_all(results, study, out / "figures", progress=say, workers=workers)
+    elif figure_worker is not None:
+        figure_worker.close()
+    say("Writing results.json")
+    results_json = write_results(results, out)
+    records = json.loads(results_json.read_text(encoding="utf-8"))  # the report reads what the user gets
     say("Writing report.html, report.docx and tables.xlsx")
     name = Path(str(getattr(study, "source", "") or "study")).stem
-    html, docx, xlsx, tables = write_report(records, out, figs, context, title or f"Study report: {name}")
+    html, docx, xlsx, tables = write_report(records, out, figs, context, title or f"Study report: {name}",
+                                            wait=wait)
+    if wait is not None:
+        figs = [f for f in figs if f.paths.get("png") and Path(f.paths["png"]).exists()]
     return ReportFiles(html=html, docx=docx, xlsx=xlsx, results_json=results_json, figures=figs, tables=tables)

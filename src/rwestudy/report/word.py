@@ -116,8 +116,12 @@ def add_table(doc, table: ReportTable, total_width: int) -> None:
     doc.add_paragraph()
 
 
-def write_docx(path: Path, title: str, meta: str, parts: list[dict]) -> Path:
-    """Same parts as the HTML report; figures from their PNG files."""
+def write_docx(path: Path, title: str, meta: str, parts: list[dict], before_figures=None) -> Path:
+    """Same parts as the HTML report; figures from their PNG files.
+
+    ``before_figures``: called once before the first figure is placed (the
+    figures may still be being drawn by another process while the tables are written).
+    """
     doc = Document()
     section = doc.sections[0]
     section.left_margin = section.right_margin = Inches(0.8)
@@ -146,6 +150,11 @@ def write_docx(path: Path, title: str, meta: str, parts: list[dict]) -> Path:
                     section.orientation = WD_ORIENT.PORTRAIT
                     section.page_width, section.page_height = section.page_height, section.page_width
             elif item.get("png"):
+                if before_figures is not None:
+                    before_figures()
+                    before_figures = None
+                if not Path(item["png"]).exists():
+                    continue
                 doc.add_picture(str(item["png"]), width=int(width * item.get("width", 1.0)))
                 doc.add_paragraph(item["title"], style="Caption")
     doc.save(path)

@@ -1,0 +1,53 @@
+"""The background figure worker draws the same set as in-process rendering, and stops cleanly."""
+import time
+
+import pytest
+
+from rwestudy.analysis.plan import Plan
+from rwestudy.analysis.run import analyze
+from rwestudy.demo.generator import make_study
+from rwestudy.report.build import build_report
+from rwestudy.report.figure_worker import FigureWorker
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    tables = make_study(n_patients=60, n_centers=5, seed=11)
+    return analyze(tables, Plan()), tables
+
+
+def test_worker_report_has_every_planned_figure(analysed, tmp_path):
+    results, tables = analysed
+    worker = FigureWorker.start()
+    if worker is None:
+        pytest.skip("fork not available")
+    files = build_report(results, tables, tmp_path, figure_worker=worker)
+    names = {f.name for f in files.figures}
+    from rwestudy.figures.render import plan_figures
+    assert names == {j.name for j in plan_figures(results, tables)}
+    for f in files.figures:
+        for fmt in ("png", "svg", "pdf"):
+            assert (tmp_path / "figures" / f"{f.name}.{fmt}").stat().st_size > 1000
+    html = (tmp_path / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == len(files.figures)
+
+
+def test_unused_worker_stops_at_once():
+    worker = FigureWorker.start()
+    if worker is None:
+        pytest.skip("fork not available")
+    t = time.perf_counter()
+    worker.close()
+    assert not worker._proc.is_alive() and time.perf_counter() - t < 5
+
+
+def test_a_failing_figure_is_an_error_not_a_hang(analysed, tmp_path):
+    results, tables = analysed
+    worker = FigureWorker.start()
+    if worker is None:
+        pytest.skip("fork not available")
+    worker.render(None, tables, tmp_path / "figures")  # no results: plan_figures fails in the worker
+    with pytest.raises(RuntimeError, match="drawing the figures failed"):
+        worker.plan()
+        worker.wait()
+    worker.close()
