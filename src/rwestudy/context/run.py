@@ -123,7 +123,8 @@ def run_compare(results, ids: list[str], out: Path, *, registry_dir=None, maic: 
     """comparison.html/.docx/.xlsx/.json and figures/ for `rwestudy compare`."""
     from rwestudy.context.report import context_part
     from rwestudy.report.excel import write_xlsx
-    from rwestudy.report.html import embed, render_html
+    from rwestudy.report.build import embed_figures
+    from rwestudy.report.html import render_html
     from rwestudy.report.word import write_docx
 
     say = progress or (lambda m: None)
@@ -154,8 +155,7 @@ def run_compare(results, ids: list[str], out: Path, *, registry_dir=None, maic: 
         records.update(p.get("records", {}))
     paths = {"json": out / "comparison.json"}
     paths["json"].write_text(json.dumps(records, indent=1, default=str), encoding="utf-8")
-    html_parts = [dict(p, items=[dict(it, src=embed(it["png"])) if it["kind"] == "figure" else it
-                                 for it in p["items"]]) for p in parts]
+    html_parts = embed_figures(parts)
     meta = "Our cohort beside published studies. Unadjusted comparisons across different populations."
     paths["html"] = out / "comparison.html"
     paths["html"].write_text(render_html("Context: published studies", meta, html_parts), encoding="utf-8")

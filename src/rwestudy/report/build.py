@@ -16,7 +16,7 @@ from rwestudy.report.excel import write_xlsx
 from rwestudy.report.html import embed, render_html
 from rwestudy.report.table_model import ReportTable
 from rwestudy.report.text import methods_paragraphs, results_paragraphs
-from rwestudy.report.word import write_docx
+from rwestudy.report.word import _png_width_inches, write_docx
 
 
 @dataclass
@@ -82,6 +82,14 @@ def report_parts(records: dict, figures: list | None = None, context: list[dict]
     return parts
 
 
+def embed_figures(parts: list[dict]) -> list[dict]:
+    """Parts for the HTML renderer: figures as data URIs at print size; figures not drawn are left out."""
+    return [dict(p, items=[dict(it, src=embed(it["png"]), width_in=_png_width_inches(it["png"]))
+                           if it["kind"] == "figure" else it
+                           for it in p["items"] if it["kind"] != "figure" or Path(it["png"]).exists()])
+            for p in parts]
+
+
 def _meta(records: dict) -> str:
     study = (records.get("study") or [{}])[0]
     conv = (records.get("conventions") or [{}])[0]
@@ -108,9 +116,7 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
 
     docx = write_docx(out / "report.docx", title, meta, parts, before_figures=_wait)
     _wait()
-    html_parts = [dict(p, items=[dict(it, src=embed(it["png"])) if it["kind"] == "figure" else it
-                                 for it in p["items"] if it["kind"] != "figure" or Path(it["png"]).exists()])
-                  for p in parts]
+    html_parts = embed_figures(parts)
     html = out / "report.html"
     html.write_text(render_html(title, meta, html_parts), encoding="utf-8")
     return html, docx, xlsx, all_tables

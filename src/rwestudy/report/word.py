@@ -116,6 +116,14 @@ def add_table(doc, table: ReportTable, total_width: int) -> None:
     doc.add_paragraph()
 
 
+def _png_width_inches(path) -> float:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        dpi = (im.info.get("dpi") or (300, 300))[0] or 300
+        return im.width / float(dpi)
+
+
 def write_docx(path: Path, title: str, meta: str, parts: list[dict], before_figures=None) -> Path:
     """Same parts as the HTML report; figures from their PNG files.
 
@@ -155,7 +163,9 @@ def write_docx(path: Path, title: str, meta: str, parts: list[dict], before_figu
                     before_figures = None
                 if not Path(item["png"]).exists():
                     continue
-                doc.add_picture(str(item["png"]), width=int(width * item.get("width", 1.0)))
+                # At its print size (a single-column figure stays single-column), never wider than the text.
+                natural = Inches(_png_width_inches(item["png"]))
+                doc.add_picture(str(item["png"]), width=int(min(natural, width)))
                 doc.add_paragraph(item["title"], style="Caption")
     doc.save(path)
     return path
