@@ -146,13 +146,22 @@ MAPPING_HELP = "TOML file mapping your sheet/column names and codes (see docs/ma
 DATE_HELP = "Date format of text dates: iso (default), DD/MM/YYYY or MM/DD/YYYY."
 PARTIAL_HELP = "Impute partial dates (2021-05, 2021): none (default: error), mid or first."
 
+# Options shared by several commands (Typer allows one OptionInfo in many signatures).
+STUDY_ARG = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files.")
+PLAN_OPT = typer.Option(None, "--plan", "-p", help="Analysis plan TOML (rwestudy plan --init).")
+PROFILE_OPT = typer.Option(None, "--profile", help="Conventions: rwestudy, r, stata, sas or spss.")
+MAPPING_OPT = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP)
+DATE_OPT = typer.Option(None, "--date-format", help=DATE_HELP)
+PARTIAL_OPT = typer.Option(None, "--partial-dates", help=PARTIAL_HELP)
+REGISTRY_OPT = typer.Option(None, "--registry-dir", help="Folder of your own registry files.")
+
 
 @app.command()
 def validate(
-    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
-    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_HELP),
-    partial_dates: Optional[str] = typer.Option(None, "--partial-dates", help=PARTIAL_HELP),
+    study: Path = STUDY_ARG,
+    mapping: Optional[Path] = MAPPING_OPT,
+    date_format: Optional[str] = DATE_OPT,
+    partial_dates: Optional[str] = PARTIAL_OPT,
     cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Data cut-off YYYY-MM-DD (default: today)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     export: Optional[Path] = typer.Option(None, "--export", help="Also write the findings (.xlsx per center, .csv, .json)."),
@@ -261,16 +270,16 @@ def _context_parts(results, ids, maic, registry_dir, out, say) -> list[dict]:
 
 @app.command()
 def report(
-    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
+    study: Path = STUDY_ARG,
     out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for the report and its files."),
-    plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML (rwestudy plan --init)."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Conventions: rwestudy, r, stata, sas or spss."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
-    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_HELP),
-    partial_dates: Optional[str] = typer.Option(None, "--partial-dates", help=PARTIAL_HELP),
+    plan: Optional[Path] = PLAN_OPT,
+    profile: Optional[str] = PROFILE_OPT,
+    mapping: Optional[Path] = MAPPING_OPT,
+    date_format: Optional[str] = DATE_OPT,
+    partial_dates: Optional[str] = PARTIAL_OPT,
     with_: list[str] = typer.Option([], "--with", "-w",
                                     help="Published study to compare with (registry id; repeatable)."),
-    registry_dir: Optional[Path] = typer.Option(None, "--registry-dir", help="Folder of your own registry files."),
+    registry_dir: Optional[Path] = REGISTRY_OPT,
     no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures (faster)."),
     allow_errors: bool = typer.Option(False, "--allow-errors",
                                       help="Report even if validation found errors (unreadable values are NA)."),
@@ -304,7 +313,7 @@ def _start_figure_worker():
 
 @app.command()
 def compare(
-    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
+    study: Path = STUDY_ARG,
     with_: list[str] = typer.Option([], "--with", "-w", help="Registry id of a published study (repeatable)."),
     out: Path = typer.Option(Path("comparison"), "--out", "-o", help="Folder for the comparison files."),
     maic: Optional[str] = typer.Option(None, "--maic", help="Registry id to reweight our cohort to (MAIC)."),
@@ -316,10 +325,10 @@ def compare(
     label: str = typer.Option("published arm", "--label", help="Name of the reconstructed arm."),
     events: Optional[int] = typer.Option(None, "--events", help="Published total number of events of the curve."),
     n_boot: int = typer.Option(1000, "--boot", min=0, help="MAIC bootstrap resamples."),
-    registry_dir: Optional[Path] = typer.Option(None, "--registry-dir", help="Folder of your own registry files."),
+    registry_dir: Optional[Path] = REGISTRY_OPT,
     plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Conventions: rwestudy, r, stata, sas or spss."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
+    profile: Optional[str] = PROFILE_OPT,
+    mapping: Optional[Path] = MAPPING_OPT,
     allow_errors: bool = typer.Option(False, "--allow-errors", help="Compare even if validation found errors."),
 ):
     """Our cohort beside published studies: side-by-side table, tests, warnings, MAIC, reconstructed curves.
@@ -371,13 +380,13 @@ def compare(
 
 @app.command()
 def analyze(
-    study: Path = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files."),
+    study: Path = STUDY_ARG,
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for results.json."),
-    plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML (rwestudy plan --init)."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Conventions: rwestudy, r, stata, sas or spss."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP),
-    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_HELP),
-    partial_dates: Optional[str] = typer.Option(None, "--partial-dates", help=PARTIAL_HELP),
+    plan: Optional[Path] = PLAN_OPT,
+    profile: Optional[str] = PROFILE_OPT,
+    mapping: Optional[Path] = MAPPING_OPT,
+    date_format: Optional[str] = DATE_OPT,
+    partial_dates: Optional[str] = PARTIAL_OPT,
     allow_errors: bool = typer.Option(False, "--allow-errors",
                                       help="Analyse even if validation found errors (unreadable values are NA)."),
 ):

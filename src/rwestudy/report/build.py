@@ -137,14 +137,15 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     out.mkdir(parents=True, exist_ok=True)
     for c in context or []:  # the comparison's numbers and sources go into results.json too
         results.records.update(c.get("records", {}))
-    figs, wait = [], None
+    figs = []
+    wait: Callable[[], None] | None = None
     if figures and figure_worker is not None:
         say("Drawing figures (in the background)")
         figure_worker.render(results, study, out / "figures")
         figs = figure_worker.plan()
         done = []
 
-        def wait():
+        def wait() -> None:
             say("Waiting for the figures")
             done.extend(figure_worker.wait())
     elif figures:

@@ -5,15 +5,10 @@ import pandas as pd
 
 from rwestudy.report.format import fmt_estimate_ci, fmt_hr, fmt_int, fmt_num, fmt_p, fmt_pct
 from rwestudy.report.labels import ENDPOINT_LABELS, RESPONSE_LABELS, label
+from rwestudy.report._records import first, frame
 from rwestudy.report.table_model import ReportTable
 
 
-def _frame(records: dict, section: str) -> pd.DataFrame:
-    return pd.DataFrame(records.get(section) or [])
-
-
-def _conv(records: dict) -> dict:
-    return (records.get("conventions") or [{}])[0]
 
 
 def _n_patients(records: dict) -> int:
@@ -21,7 +16,7 @@ def _n_patients(records: dict) -> int:
 
 
 def patient_flow(records: dict) -> ReportTable | None:
-    f = _frame(records, "patient_flow")
+    f = frame(records, "patient_flow")
     if f.empty:
         return None
     t = ReportTable("flow", "Patient flow: patients (and rows) in, excluded with the reason, analysed",
@@ -34,7 +29,7 @@ def patient_flow(records: dict) -> ReportTable | None:
 
 
 def baseline(records: dict) -> ReportTable | None:
-    b = _frame(records, "baseline")
+    b = frame(records, "baseline")
     if b.empty:
         return None
     groups = list(dict.fromkeys(b["group"]))
@@ -42,7 +37,7 @@ def baseline(records: dict) -> ReportTable | None:
             for g in groups}
     overall_n = _n_patients(records)
     header = ["Characteristic"] + [f"{g} (N={overall_n if g == 'Overall' else n_by.get(g) or ''})" for g in groups]
-    tests = _frame(records, "baseline_tests")
+    tests = frame(records, "baseline_tests")
     if not tests.empty:
         header += ["p", "Test"]
     t = ReportTable("baseline", "Table 1. Baseline characteristics", header, group="Patients")
@@ -69,7 +64,7 @@ def baseline(records: dict) -> ReportTable | None:
         if any((m or 0) > 0 for m in missing):
             t.add("Missing", *[by[g]["text"].get("(missing)", "0") for g in groups], *([""] * len(extra)),
                   indent=1)
-    conv = _conv(records)
+    conv = first(records, "conventions")
     t.footnotes.append("n (%) of all patients in the column; missing values are shown and stay in the "
                        "denominator. Continuous variables: median (range); quartiles (quantile type "
                        f"{conv.get('quantile_type', 7)}) are in results.json.")
@@ -79,7 +74,7 @@ def baseline(records: dict) -> ReportTable | None:
 
 
 def exposure(records: dict) -> ReportTable | None:
-    e = _frame(records, "treatment_exposure")
+    e = frame(records, "treatment_exposure")
     if e.empty:
         return None
     t = ReportTable("exposure", "Treatment exposure", ["Drug / item", "Value"], group="Treatment")
@@ -93,7 +88,7 @@ def exposure(records: dict) -> ReportTable | None:
 
 
 def response(records: dict) -> ReportTable | None:
-    r = _frame(records, "response")
+    r = frame(records, "response")
     if r.empty:
         return None
     assessments = [a for a in ("best", "final") if (r.assessment == a).any()]
@@ -124,11 +119,11 @@ def response(records: dict) -> ReportTable | None:
 
 
 def survival_summary(records: dict) -> ReportTable | None:
-    s = _frame(records, "survival")
+    s = frame(records, "survival")
     if s.empty:
         return None
     s = s[s.group == "all"]
-    lm = _frame(records, "landmarks")
+    lm = frame(records, "landmarks")
     times = sorted(lm["time"].unique()) if not lm.empty else []
     header = ["Endpoint", "N", "Events", "Median, months (95% CI)"] + [f"{t:g}-month rate, % (95% CI)"
                                                                         for t in times]
@@ -142,11 +137,11 @@ def survival_summary(records: dict) -> ReportTable | None:
                                          100 * x.iloc[0]["ci_high"]))
         t.add(ENDPOINT_LABELS.get(r.endpoint, r.endpoint), fmt_int(r.n), fmt_int(r.events),
               fmt_estimate_ci(r.median, r.median_ci_low, r.median_ci_high), *cells)
-    conv = _conv(records)
+    conv = first(records, "conventions")
     t.footnotes.append(f"NR: not reached. Median CI: {conv.get('median_ci', '')}; survival CI: "
                        f"{conv.get('km_ci_transform', '')} transform. Months = days / "
                        f"{conv.get('days_per_month', 30.4375)}.")
-    fu = _frame(records, "follow_up")
+    fu = frame(records, "follow_up")
     if not fu.empty:
         t.footnotes.append("Median follow-up: " + "; ".join(
             f"{r.method}: {fmt_num(r.median)} months" + (
@@ -156,8 +151,8 @@ def survival_summary(records: dict) -> ReportTable | None:
 
 
 def survival_by_factor(records: dict, endpoint: str) -> ReportTable | None:
-    s = _frame(records, "survival")
-    g = _frame(records, "group_tests")
+    s = frame(records, "survival")
+    g = frame(records, "group_tests")
     if s.empty or g.empty:
         return None
     s = s[(s.endpoint == endpoint) & (s.group != "all")]
@@ -189,7 +184,7 @@ def _level(level) -> str:
 
 
 def cox_table(records: dict, endpoint: str) -> ReportTable | None:
-    c = _frame(records, "cox")
+    c = frame(records, "cox")
     if c.empty:
         return None
     c = c[c.endpoint == endpoint]
@@ -211,22 +206,22 @@ def cox_table(records: dict, endpoint: str) -> ReportTable | None:
                 x = x.iloc[0]
                 cells += [fmt_hr(x.hr, x.ci_low, x.ci_high, bool(x.monotone)), fmt_p(x.p)]
         t.add(_term_label(term, rows.iloc[0]["label"]), *cells)
-    first = c.iloc[0]
-    conv = _conv(records)
+    head = c.iloc[0]
+    conv = first(records, "conventions")
     for m in models:
         x = c[c.model == m].iloc[0]
         t.footnotes.append(f"{m.capitalize()}: n = {fmt_int(x.n)}, events = {fmt_int(x.events)}"
                            + (f", concordance {x.concordance:.3f}" if m != "univariate" and
                               pd.notna(x.concordance) else "") + ".")
-    t.footnotes.append(f"Ties: {first.ties}; p: {conv.get('cox_p', 'wald')} test. Multivariate: factors "
+    t.footnotes.append(f"Ties: {head.ties}; p: {conv.get('cox_p', 'wald')} test. Multivariate: factors "
                        "selected by the plan; stepwise: backward elimination.")
-    ph = _frame(records, "ph_tests")
+    ph = frame(records, "ph_tests")
     if not ph.empty:
         glob = ph[(ph.endpoint == endpoint) & (ph.term == "GLOBAL")]
         if not glob.empty:
             t.footnotes.append(f"Proportional hazards (cox.zph, KM transform), global test p = "
                                f"{fmt_p(glob.iloc[0]['p'])}.")
-    hist = _frame(records, "stepwise_history")
+    hist = frame(records, "stepwise_history")
     if not hist.empty and (hist.endpoint == endpoint).any():
         t.footnotes.append("Stepwise removals: " + "; ".join(
             f"step {r.step}: {label(r.removed)} (p = {fmt_p(r.p)})"
@@ -244,7 +239,7 @@ def _term_label(term: str, lab: str) -> str:
 
 
 def post_baseline(records: dict) -> ReportTable | None:
-    p = _frame(records, "post_baseline")
+    p = frame(records, "post_baseline")
     if p.empty:
         return None
     t = ReportTable("post_baseline", "Post-baseline factors: landmark and time-dependent Cox analyses",
@@ -260,14 +255,14 @@ def post_baseline(records: dict) -> ReportTable | None:
 
 
 def associations(records: dict) -> ReportTable | None:
-    a = _frame(records, "associations")
+    a = frame(records, "associations")
     if a.empty:
         return None
     t = ReportTable("associations", "Association of response with baseline factors",
                     ["Outcome", "Factor", "N", "Test", "p"], group="Efficacy")
     for r in a.itertuples():
         t.add(label(r.outcome), label(r.variable), fmt_int(r.n), r.test, fmt_p(r.p))
-    conv = _conv(records)
+    conv = first(records, "conventions")
     t.footnotes.append(f"Chi-square {'with' if conv.get('chisq_correction') else 'without'} continuity "
                        f"correction when every expected count is >= {conv.get('fisher_expected_min', 5):g}, "
                        "otherwise Fisher's exact test; the rule applied to each row is in results.json.")

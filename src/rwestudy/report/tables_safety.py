@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rwestudy.report.format import fmt_int, fmt_pct
+from rwestudy.report._records import frame
 from rwestudy.report.table_model import ReportTable
 
 GRADES = ["any", "1-2", "3", "4", "5"]
@@ -11,12 +12,9 @@ GRADE_HEAD = {"any": "Any grade", "1-2": "Grade 1-2", "3": "Grade 3", "4": "Grad
               ">=3": "Grade >=3"}
 
 
-def _frame(records: dict, section: str) -> pd.DataFrame:
-    return pd.DataFrame(records.get(section) or [])
-
 
 def _ae(records: dict, table: str) -> pd.DataFrame:
-    a = _frame(records, "adverse_events")
+    a = frame(records, "adverse_events")
     return a[a.table == table] if not a.empty else a
 
 
@@ -98,7 +96,7 @@ def serious(records: dict) -> ReportTable | None:
 
 
 def subsequent(records: dict) -> ReportTable | None:
-    s = _frame(records, "subsequent_therapies")
+    s = frame(records, "subsequent_therapies")
     if s.empty:
         return None
     t = ReportTable("subsequent", "Subsequent therapies", ["Item", "n (%)"], group="Treatment")
@@ -115,7 +113,7 @@ def subsequent(records: dict) -> ReportTable | None:
 
 
 def deaths(records: dict) -> ReportTable | None:
-    d = _frame(records, "death_causes")
+    d = frame(records, "death_causes")
     if d.empty:
         return None
     t = ReportTable("deaths", "Deaths and causes of death", ["Item", "n (%)"], group="Safety")
@@ -126,7 +124,7 @@ def deaths(records: dict) -> ReportTable | None:
 
 
 def findings(records: dict, max_rows: int = 500) -> ReportTable:
-    f = _frame(records, "findings")
+    f = frame(records, "findings")
     t = ReportTable("findings", "Appendix: data findings (validation)",
                     ["Severity", "Rule", "Sheet", "Row", "Column", "Value", "Message"], group="Appendix")
     if f.empty:

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rwestudy.report._records import first, frame
 from rwestudy.report.format import fmt_num, fmt_p
-from rwestudy.report.labels import ENDPOINT_LABELS, label
+from rwestudy.report.labels import label
 
 
-def _frame(records: dict, section: str) -> pd.DataFrame:
-    return pd.DataFrame(records.get(section) or [])
-
-
-def _one(records: dict, section: str) -> dict:
-    return (records.get(section) or [{}])[0]
 
 
 _MEDIAN_CI = {"brookmeyer-crowley": "Brookmeyer-Crowley", "symmetric": "symmetric (median +/- z SE, as SPSS)"}
@@ -28,8 +23,8 @@ def _pct(n, d) -> str:
 
 
 def methods_paragraphs(records: dict) -> list[str]:
-    conv, study = _one(records, "conventions"), _one(records, "study")
-    plan = _one(records, "plan")
+    conv, study = first(records, "conventions"), first(records, "study")
+    plan = first(records, "plan")
     ci = int(round(100 * float(conv.get("conf_level", 0.95))))
     endpoints = ", ".join(plan.get("endpoints") or [])
     out = [
@@ -71,14 +66,14 @@ def results_paragraphs(records: dict) -> list[str]:
 
 
 def _population(records: dict) -> str:
-    study = _one(records, "study")
+    study = first(records, "study")
     n = study.get("n_analysed")
     if not n:
         return ""
     s = f"Of {study.get('n_patients')} patients in the study"
     s += f" from {study['n_centers']} centers" if study.get("n_centers") else ""
     s += f", {n} were analysed."
-    b = _frame(records, "baseline")
+    b = frame(records, "baseline")
     if not b.empty:
         b = b[b.group == "Overall"].set_index(["variable", "level"])
         if ("age_at_start", "median") in b.index:
@@ -99,7 +94,7 @@ def _population(records: dict) -> str:
 
 
 def _response(records: dict) -> str:
-    r = _frame(records, "response")
+    r = frame(records, "response")
     if r.empty:
         return ""
     r = r.set_index(["assessment", "category"])
@@ -117,8 +112,8 @@ def _response(records: dict) -> str:
 
 
 def _survival(records: dict) -> str:
-    s = _frame(records, "survival")
-    fu = _frame(records, "follow_up")
+    s = frame(records, "survival")
+    fu = frame(records, "follow_up")
     if s.empty:
         return ""
     s = s[s.group == "all"].set_index("endpoint")
@@ -138,7 +133,7 @@ def _survival(records: dict) -> str:
         return ""
     text = (out[0] + ", " if out else "") + _join(parts)
     text = text[0].upper() + text[1:] + "."
-    lm = _frame(records, "landmarks")
+    lm = frame(records, "landmarks")
     if not lm.empty:
         x = lm[(lm.group == "all") & (lm.time == 12)].set_index("endpoint")
         rates = [f"{e} {100 * x.loc[e, 'surv']:.1f}%" for e in ("OS", "PFS") if e in x.index
@@ -149,7 +144,7 @@ def _survival(records: dict) -> str:
 
 
 def _factors(records: dict) -> str:
-    c = _frame(records, "cox")
+    c = frame(records, "cox")
     if c.empty:
         return ""
     out = []
@@ -184,8 +179,8 @@ def _lower_first(text: str) -> str:
 
 
 def _safety(records: dict) -> str:
-    a = _frame(records, "adverse_events")
-    d = _frame(records, "death_causes")
+    a = frame(records, "adverse_events")
+    d = frame(records, "death_causes")
     out = []
     if not a.empty:
         cat = a[a.table == "by_category"]
