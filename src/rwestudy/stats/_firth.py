@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
+
+from rwestudy.stats._dist import chi2_ppf, chi2_sf
 
 from . import _cox_kernel as kernel
 
@@ -111,7 +113,7 @@ def fit(rs: kernel.RiskSets, p: int, *, conf_level: float = 0.95) -> FirthFit:
     beta, st, iters, ok = _maximise(rs, np.zeros(p), all_free)
     null = _state(rs, np.zeros(p))
     vcov = np.linalg.inv(st.information)
-    q = stats.chi2.ppf(conf_level, 1)
+    q = chi2_ppf(conf_level, 1)
     p_plr = np.empty(p)
     lo, hi = np.empty(p), np.empty(p)
     for j in range(p):
@@ -124,7 +126,7 @@ def fit(rs: kernel.RiskSets, p: int, *, conf_level: float = 0.95) -> FirthFit:
             _, s, _, _ = _maximise(rs, start, _free)
             return 2 * (st.penalised - s.penalised)
 
-        p_plr[j] = stats.chi2.sf(max(profile(0.0), 0.0), 1)
+        p_plr[j] = chi2_sf(max(profile(0.0), 0.0), 1)
         se = np.sqrt(vcov[j, j])
         lo[j] = _root(lambda v: profile(v) - q, beta[j], -se)
         hi[j] = _root(lambda v: profile(v) - q, beta[j], se)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from rwestudy.stats._dist import norm_ppf
 
 CONF_TYPES = ("log", "log-log", "plain")
 # R quantile.survfit's tolerance for "the curve sits exactly at 1 - p".
@@ -187,7 +187,7 @@ def km_within_blocks(n_risk: np.ndarray, n_event: np.ndarray, starts: np.ndarray
 
 
 def z_value(conf_level: float) -> float:
-    return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    return float(norm_ppf(1 - (1 - conf_level) / 2))
 
 
 def conf_band(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
+
+from rwestudy.stats._dist import chi2_sf, hypergeom_logpmf
 
 from rwestudy.stats.conventions import Conventions, get_conventions
 
@@ -86,16 +88,15 @@ def fisher_exact_2x2(table, alternative: str = "two-sided") -> float:
     lo, hi = max(0, k - n), min(k, m)
     support = np.arange(lo, hi + 1)
     # hypergeometric: draw k (row 1) from m "column 1" and n "column 2" patients
-    dist = stats.hypergeom(m + n, m, k)
-    if alternative == "less":
-        return float(min(1.0, dist.cdf(x)))
-    if alternative == "greater":
-        return float(min(1.0, dist.sf(x - 1)))
-    if alternative != "two-sided":
+    if alternative not in ("two-sided", "less", "greater"):
         raise ValueError("alternative must be 'two-sided', 'less' or 'greater'")
-    logd = dist.logpmf(support)
+    logd = hypergeom_logpmf(support, m + n, m, k)
     d = np.exp(logd - logd.max())
     d /= d.sum()
+    if alternative == "less":
+        return float(min(1.0, d[: x - lo + 1].sum()))
+    if alternative == "greater":
+        return float(min(1.0, d[x - lo:].sum()))
     return float(min(1.0, d[d <= d[x - lo] * (1.0 + FISHER_REL_TOL)].sum()))
 
 
@@ -191,6 +192,7 @@ def fisher_monte_carlo(table, resamples: int, seed: int) -> float:
     generator seeded with ``seed``, so the result is reproducible; it is not
     R's number (different random streams), only close to it.
     """
+    from scipy import stats  # lazy: see _dist.py
     t = _drop_empty(np.asarray(table, dtype=np.int64))
     if min(t.shape) < 2:
         return 1.0
@@ -219,11 +221,12 @@ def chisq_test(table, correction: bool = False) -> tuple[float, int, float, np.n
         dev = dev - min(0.5, dev.min())
     stat = float((dev**2 / expected).sum())
     df = (t.shape[0] - 1) * (t.shape[1] - 1)
-    return stat, df, float(stats.chi2.sf(stat, df)), expected
+    return stat, df, float(chi2_sf(stat, df)), expected
 
 
 def mann_whitney(x, y) -> tuple[float, float, str]:
     """Mann-Whitney (W for ``x``, p, how p was computed), as R ``wilcox.test``."""
+    from scipy import stats  # lazy: see _dist.py
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     pooled = np.concatenate([x, y])
     ties = len(np.unique(pooled)) < len(pooled)
@@ -334,6 +337,7 @@ def compare_categorical(
 # ---------------------------------------------------------------- continuous
 def _normality(samples: dict, alpha: float) -> tuple[bool, str]:
     """(all groups look normal, sentence) by Shapiro-Wilk in every group."""
+    from scipy import stats  # lazy: see _dist.py
     for label, v in samples.items():
         if len(v) < 3:
             return False, f"group {label!r} has fewer than 3 values, so normality cannot be checked"
@@ -369,6 +373,7 @@ def compare_continuous(
     >>> r.test
     "Welch's t-test"
     """
+    from scipy import stats  # lazy: see _dist.py
     data, n_excl = _complete(df, var, by)
     values = pd.to_numeric(data[var], errors="raise").astype(float)
     samples = {str(g): values[data[by] == g].to_numpy() for g in _levels(data[by])}

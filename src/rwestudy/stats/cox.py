@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from rwestudy.stats._dist import chi2_sf, norm_ppf, norm_sf
 
 from . import _cox_kernel as kernel
 from .conventions import Conventions, get_conventions
@@ -56,7 +56,7 @@ class GlobalTest:
 
     @classmethod
     def chisq(cls, stat: float, df: int) -> "GlobalTest":
-        p = float(stats.chi2.sf(stat, df)) if np.isfinite(stat) and df > 0 else float("nan")
+        p = float(chi2_sf(stat, df)) if np.isfinite(stat) and df > 0 else float("nan")
         return cls(float(stat), int(df), p)
 
 
@@ -247,7 +247,7 @@ def cox(
 def _fit(design: Design, rs: kernel.RiskSets, *, ties: str, level: float, p_method: str,
          firth: bool, strata: tuple[str, ...], want_concordance: bool, outcome: tuple) -> CoxResult:
     p = design.matrix.shape[1]
-    z_crit = float(stats.norm.ppf(0.5 + level / 2))
+    z_crit = float(norm_ppf(0.5 + level / 2))
     messages: list[str] = []
     if firth:
         from . import _firth
@@ -258,7 +258,7 @@ def _fit(design: Design, rs: kernel.RiskSets, *, ties: str, level: float, p_meth
         monotone = np.zeros(p, dtype=bool)
         se = np.sqrt(np.diag(var))
         ci_low, ci_high = ff.ci_low, ff.ci_high
-        p_wald = 2 * stats.norm.sf(np.abs(beta / se))
+        p_wald = 2 * norm_sf(np.abs(beta / se))
         p_chosen = ff.p_plr
         lr = GlobalTest.chisq(ff.lr_stat, p)
         score_null = kernel.moments(rs, np.zeros(p))
@@ -274,7 +274,7 @@ def _fit(design: Design, rs: kernel.RiskSets, *, ties: str, level: float, p_meth
         with np.errstate(over="ignore"):   # diverging coefficients are masked below
             ci_low, ci_high = np.exp(beta - z_crit * se), np.exp(beta + z_crit * se)
         with np.errstate(divide="ignore", invalid="ignore"):
-            p_wald = 2 * stats.norm.sf(np.abs(beta / se))
+            p_wald = 2 * norm_sf(np.abs(beta / se))
         p_chosen = p_wald if p_method == "wald" else _lr_p_per_column(rs, design, ll)
         lr = GlobalTest.chisq(2 * (ll - ll_null), p)
         score_null = nr.null
@@ -359,7 +359,7 @@ def _lr_p_per_column(rs: kernel.RiskSets, design: Design, ll_full: float) -> np.
     for j in range(p):
         keep = np.delete(np.arange(p), j)
         ll0 = _refit_subset(rs, keep)
-        out[j] = stats.chi2.sf(max(2 * (ll_full - ll0), 0.0), 1)
+        out[j] = chi2_sf(max(2 * (ll_full - ll0), 0.0), 1)
     return out
 
 
@@ -423,7 +423,7 @@ def ph_test(result: CoxResult) -> PHTest:
     rs = result._risk_sets
     g = _cox_zph.km_transform(stop, ev, st, rs.time_of_group)
     rows = _cox_zph.zph_test(rs, result._beta, result.design.term_slices(), g)
-    table = pd.DataFrame([{"term": name, "chisq": stat, "df": df, "p": float(stats.chi2.sf(stat, df))}
+    table = pd.DataFrame([{"term": name, "chisq": stat, "df": df, "p": float(chi2_sf(stat, df))}
                           for name, stat, df in rows])
     return PHTest(table)
 
@@ -508,7 +508,7 @@ def _term_p(fit: CoxResult, test: str) -> dict[str, float]:
     for t, sl in fit.design.term_slices().items():
         keep = np.setdiff1d(np.arange(len(fit.design.columns)), np.arange(len(fit.design.columns))[sl])
         ll0 = _refit_subset(rs, keep) if len(keep) else fit.loglik_null
-        out[t] = float(stats.chi2.sf(max(2 * (fit.loglik - ll0), 0.0), sl.stop - sl.start))
+        out[t] = float(chi2_sf(max(2 * (fit.loglik - ll0), 0.0), sl.stop - sl.start))
     return out
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import pandas as pd
-from scipy import stats
+from rwestudy.stats._dist import beta_ppf, norm_ppf
 
 from rwestudy.stats.conventions import Conventions, get_conventions
 
@@ -68,15 +68,15 @@ def _resolve(method: str | None, conf_level: float | None, conventions: Conventi
 
 def _bounds(x: float, n: float, method: str, conf: float) -> tuple[float, float]:
     alpha = 1.0 - conf
-    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    z = float(norm_ppf(1.0 - alpha / 2.0))
     p = x / n
     if method == "exact":
-        low = 0.0 if x == 0 else stats.beta.ppf(alpha / 2.0, x, n - x + 1)
-        high = 1.0 if x == n else stats.beta.ppf(1.0 - alpha / 2.0, x + 1, n - x)
+        low = 0.0 if x == 0 else beta_ppf(alpha / 2.0, x, n - x + 1)
+        high = 1.0 if x == n else beta_ppf(1.0 - alpha / 2.0, x + 1, n - x)
         return float(low), float(high)
     if method == "jeffreys":
-        low = 0.0 if x == 0 else stats.beta.ppf(alpha / 2.0, x + 0.5, n - x + 0.5)
-        high = 1.0 if x == n else stats.beta.ppf(1.0 - alpha / 2.0, x + 0.5, n - x + 0.5)
+        low = 0.0 if x == 0 else beta_ppf(alpha / 2.0, x + 0.5, n - x + 0.5)
+        high = 1.0 if x == n else beta_ppf(1.0 - alpha / 2.0, x + 0.5, n - x + 0.5)
         return float(low), float(high)
     if method in ("wilson", "wilson-cc"):
         # Score interval for a continuity-shifted p: p -/+ 1/(2n) when corrected.
