@@ -231,11 +231,17 @@ def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, c
     with Progress(TextColumn("{task.description:<58}"), BarColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("Analysing", total=steps)
+        if figure_worker is not None and figures:
+            figure_worker.early(study, plan, Path(out) / "figures")
 
         def say(msg: str) -> None:
             bar.update(task, description=msg[:58], advance=1)
 
-        results = analyze(study, plan, progress=say)
+        on_survival = None
+        if figure_worker is not None and figures:
+            def on_survival(partial):
+                figure_worker.partial(partial, study, Path(out) / "figures")
+        results = analyze(study, plan, progress=say, on_survival=on_survival)
         ids = list(dict.fromkeys([*plan.context_studies, *context_with]))
         reg_dir = registry_dir or plan.registry_dir
         context = _context_parts(results, ids, plan.context_maic, reg_dir, out, say) \
@@ -306,6 +312,7 @@ def report(
 
 def _start_figure_worker():
     """Figures are drawn by a process that warms up while the study is read and analysed."""
+    import rwestudy.analysis.run  # noqa: F401  (imported before the fork: the worker inherits it)
     from rwestudy.report.figure_worker import FigureWorker
 
     return FigureWorker.start()

@@ -51,3 +51,23 @@ def test_a_failing_figure_is_an_error_not_a_hang(analysed, tmp_path):
         worker.plan()
         worker.wait()
     worker.close()
+
+
+def test_figures_drawn_early_are_identical_to_figures_drawn_at_the_end(tmp_path):
+    # The CLI starts the patient-level figures after reading the study and the survival/response
+    # figures from partial results; their files must be the ones the full results would give.
+    from rwestudy.figures.render import render_all
+
+    tables = make_study(n_patients=60, n_centers=5, seed=11)
+    plan = Plan()
+    worker = FigureWorker.start()
+    if worker is None:
+        pytest.skip("fork not available")
+    out = tmp_path / "bg"
+    worker.early(tables, plan, out / "figures")
+    results = analyze(tables, plan, on_survival=lambda partial: worker.partial(partial, tables, out / "figures"))
+    files = build_report(results, tables, out, figure_worker=worker)
+    ref = render_all(results, tables, tmp_path / "ref", formats=("png",))
+    assert [f.name for f in files.figures] == [f.name for f in ref]
+    for f in ref:
+        assert (out / "figures" / f"{f.name}.png").read_bytes() == f.paths["png"].read_bytes(), f.name

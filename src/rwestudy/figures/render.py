@@ -23,6 +23,8 @@ from rwestudy.figures import style
 from rwestudy.figures.style import pretty, save_figure
 
 SIGNIFICANCE = 0.05
+# Figures drawn from the study and the derived patients only: they can be drawn before the analysis ends.
+PATIENT_LEVEL = frozenset({"swimmer", "oncoprint"})
 _COST = {"swimmer": 3, "oncoprint": 3, "forest": 2, "adverse": 2}  # relative render time, for scheduling
 
 
@@ -131,7 +133,8 @@ def _run_index(i: int) -> FigureInfo | None:
 
 
 def render_all(results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300,
-               progress: Callable[[str], None] | None = None, workers: int = 1) -> list[FigureInfo]:
+               progress: Callable[[str], None] | None = None, workers: int = 1,
+               only: set[str] | None = None, skip: set[str] | frozenset = frozenset()) -> list[FigureInfo]:
     """Build and save every figure the data supports; returns them in report order.
 
     ``workers > 1`` renders in forked processes (POSIX only; falls back to
@@ -142,7 +145,8 @@ def render_all(results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     formats = tuple(formats)
-    jobs = plan_figures(results, study)
+    # only/skip: a subset of the plan (the background worker draws the patient-level figures early).
+    jobs = [j for j in plan_figures(results, study) if (only is None or j.name in only) and j.name not in skip]
     infos: list[FigureInfo | None] = []
     if workers > 1 and len(jobs) > 1 and "fork" in _start_methods():
         style.warm_up(formats)  # once here, not once per forked worker

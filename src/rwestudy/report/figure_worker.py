@@ -20,6 +20,17 @@ import traceback
 from pathlib import Path
 
 
+def _early(study, settings: dict, out_dir: str, formats, dpi) -> None:
+    """Child process: the patient-level figures, from endpoints derived here with the plan's settings."""
+    from rwestudy.analysis.run import Results
+    from rwestudy.endpoints import derive_endpoints
+    from rwestudy.figures import render
+
+    ep = derive_endpoints(study, **settings)
+    render.render_all(Results(records={}, endpoints=ep), study, out_dir, formats=formats, dpi=dpi,
+                      only=set(render.PATIENT_LEVEL))
+
+
 def _serve(conn, parent_end, workers: int) -> None:
     # Close our copy of the parent's end: when the parent exits or gives up, recv() then ends with EOF.
     parent_end.close()
@@ -31,17 +42,51 @@ def _serve(conn, parent_end, workers: int) -> None:
     except Exception:  # noqa: BLE001
         conn.send(("error", traceback.format_exc()))
         return
-    try:
-        msg = conn.recv()
-    except (EOFError, OSError):  # the parent stopped (validation errors, --no-figures): nothing to draw
-        return
-    if msg[0] != "render":
+    early = None
+    children: list = []  # (process, names) drawing figures from partial results
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):  # the parent stopped (validation errors, --no-figures): nothing to draw
+            for child in [early, *[c for c, _ in children]]:
+                if child is not None:
+                    child.terminate()
+            return
+        if msg[0] == "early":  # draw the patient-level figures while the parent analyses
+            early = multiprocessing.get_context("fork").Process(target=_early, args=msg[1:])
+            early.start()
+            continue
+        if msg[0] == "partial":  # survival and response are known: their figures can start too
+            _, partial, study, out_dir, formats, dpi = msg
+            names = {j.name for j in render.plan_figures(partial, study)} - set(render.PATIENT_LEVEL)
+            child = multiprocessing.get_context("fork").Process(
+                target=render.render_all, args=(partial, study, out_dir, formats, dpi),
+                kwargs={"only": names})
+            child.start()
+            children.append((child, names))
+            continue
+        if msg[0] == "render":
+            break
         return
     _, results, study, out_dir, formats, dpi = msg
     try:
         jobs = render.plan_figures(results, study)
         conn.send(("plan", [(j.name, j.title) for j in jobs]))
-        infos = render.render_all(results, study, out_dir, formats=formats, dpi=dpi, workers=workers)
+        if early is not None:
+            children.append((early, set(render.PATIENT_LEVEL)))
+        skip = set().union(*[names for _, names in children]) if children else set()
+        infos = render.render_all(results, study, out_dir, formats=formats, dpi=dpi, workers=workers, skip=skip)
+        for child, names in children:
+            child.join()
+            if child.exitcode != 0:  # draw them here rather than lose them
+                infos += render.render_all(results, study, out_dir, formats=formats, dpi=dpi, only=names)
+        drawn = {i.name for i in infos}
+        out = Path(out_dir)
+        for j in jobs:  # the early ones, in plan order, when their files exist
+            if j.name not in drawn and all((out / f"{j.name}.{f}").exists() for f in formats):
+                infos.append(render.FigureInfo(j.name, j.title, {f: out / f"{j.name}.{f}" for f in formats}))
+        order = {j.name: k for k, j in enumerate(jobs)}
+        infos.sort(key=lambda i: order.get(i.name, len(order)))
         conn.send(("done", [(i.name, i.title, {k: str(v) for k, v in i.paths.items()}) for i in infos]))
     except Exception:  # noqa: BLE001
         conn.send(("error", traceback.format_exc()))
@@ -78,6 +123,16 @@ class FigureWorker:
             return worker
         except OSError:
             return None
+
+    def early(self, study, plan, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
+        """Start the patient-level figures (swimmer, oncoprint) now, before the analysis."""
+        settings = {"days_per_month": plan.days_per_month, "cutoff": plan.cutoff,
+                    "ae_window_days": plan.ae_window_days}
+        self._conn.send(("early", study, settings, str(out_dir), tuple(formats), dpi))
+
+    def partial(self, results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
+        """Start the figures that partial results already support (survival curves, response)."""
+        self._conn.send(("partial", results, study, str(out_dir), tuple(formats), dpi))
 
     def render(self, results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
         self._out, self._formats = Path(out_dir), tuple(formats)
