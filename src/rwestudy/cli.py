@@ -237,11 +237,7 @@ def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, c
         def say(msg: str) -> None:
             bar.update(task, description=msg[:58], advance=1)
 
-        on_survival = None
-        if figure_worker is not None and figures:
-            def on_survival(partial):
-                figure_worker.partial(partial, study, Path(out) / "figures")
-        results = analyze(study, plan, progress=say, on_survival=on_survival)
+        results = analyze(study, plan, progress=say)
         ids = list(dict.fromkeys([*plan.context_studies, *context_with]))
         reg_dir = registry_dir or plan.registry_dir
         context = _context_parts(results, ids, plan.context_maic, reg_dir, out, say) \

@@ -54,8 +54,8 @@ def test_a_failing_figure_is_an_error_not_a_hang(analysed, tmp_path):
 
 
 def test_figures_drawn_early_are_identical_to_figures_drawn_at_the_end(tmp_path):
-    # The CLI starts the patient-level figures after reading the study and the survival/response
-    # figures from partial results; their files must be the ones the full results would give.
+    # The CLI starts the patient-level figures right after reading the study, from endpoints the
+    # worker derives itself; their files must be the ones the full results give.
     from rwestudy.figures.render import render_all
 
     tables = make_study(n_patients=60, n_centers=5, seed=11)
@@ -65,7 +65,7 @@ def test_figures_drawn_early_are_identical_to_figures_drawn_at_the_end(tmp_path)
         pytest.skip("fork not available")
     out = tmp_path / "bg"
     worker.early(tables, plan, out / "figures")
-    results = analyze(tables, plan, on_survival=lambda partial: worker.partial(partial, tables, out / "figures"))
+    results = analyze(tables, plan)
     files = build_report(results, tables, out, figure_worker=worker)
     ref = render_all(results, tables, tmp_path / "ref", formats=("png",))
     assert [f.name for f in files.figures] == [f.name for f in ref]

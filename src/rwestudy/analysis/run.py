@@ -116,13 +116,8 @@ def _factor_frame(ep, endpoint: str, factor: str) -> tuple[pd.DataFrame, int]:
     return d, missing
 
 
-def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | None = None,
-            on_survival: Callable[[Results], None] | None = None) -> Results:
-    """Run the standard analysis on a `Study` (or a dict of canonical tables).
-
-    ``on_survival``: called once with the results so far (response, overall survival)
-    as soon as they exist, so figures can be drawn while the factor analyses run.
-    """
+def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | None = None) -> Results:
+    """Run the standard analysis on a `Study` (or a dict of canonical tables)."""
     plan = plan or Plan()
     conv = plan.conventions
     say = progress or (lambda msg: None)
@@ -169,8 +164,6 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
         rec["landmarks"] += _records(km.at(plan.landmarks).drop(columns=["group"], errors="ignore"),
                                      endpoint=e, group="all")
         rec["km_table"] += _records(km.table.drop(columns=["group"], errors="ignore"), endpoint=e, group="all")
-    if on_survival is not None:
-        on_survival(Results(records={k: list(v) for k, v in rec.items()}, endpoints=ep, plan=plan))
     os_d = ep.endpoint("OS")
     rec["follow_up"] = []
     if len(os_d):

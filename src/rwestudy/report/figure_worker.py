@@ -3,7 +3,8 @@
 Why: on the 2-core machines our users have, reading and analysing a study is
 serial work that leaves one core idle for about 2.5 s, while importing
 matplotlib and preparing fonts costs about 0.8 s before the first figure. The
-helper is forked at once, warms up on the idle core, receives the results
+helper is forked at once, warms up on the idle core, draws the patient-level
+figures (swimmer, oncoprint) as soon as the study is read, receives the results
 when the analysis ends (one pickle), sends back the figure plan at once (so
 the parent writes the Excel and Word tables meanwhile), then draws the figures
 in two forked workers (`render_all(workers=2)`) and reports the files.
@@ -43,27 +44,16 @@ def _serve(conn, parent_end, workers: int) -> None:
         conn.send(("error", traceback.format_exc()))
         return
     early = None
-    children: list = []  # (process, names) drawing figures from partial results
     while True:
         try:
             msg = conn.recv()
         except (EOFError, OSError):  # the parent stopped (validation errors, --no-figures): nothing to draw
-            for child in [early, *[c for c, _ in children]]:
-                if child is not None:
-                    child.terminate()
+            if early is not None:
+                early.terminate()
             return
         if msg[0] == "early":  # draw the patient-level figures while the parent analyses
             early = multiprocessing.get_context("fork").Process(target=_early, args=msg[1:])
             early.start()
-            continue
-        if msg[0] == "partial":  # survival and response are known: their figures can start too
-            _, partial, study, out_dir, formats, dpi = msg
-            names = {j.name for j in render.plan_figures(partial, study)} - set(render.PATIENT_LEVEL)
-            child = multiprocessing.get_context("fork").Process(
-                target=render.render_all, args=(partial, study, out_dir, formats, dpi),
-                kwargs={"only": names})
-            child.start()
-            children.append((child, names))
             continue
         if msg[0] == "render":
             break
@@ -72,14 +62,12 @@ def _serve(conn, parent_end, workers: int) -> None:
     try:
         jobs = render.plan_figures(results, study)
         conn.send(("plan", [(j.name, j.title) for j in jobs]))
-        if early is not None:
-            children.append((early, set(render.PATIENT_LEVEL)))
-        skip = set().union(*[names for _, names in children]) if children else set()
+        skip = set(render.PATIENT_LEVEL) if early is not None else set()
         infos = render.render_all(results, study, out_dir, formats=formats, dpi=dpi, workers=workers, skip=skip)
-        for child, names in children:
-            child.join()
-            if child.exitcode != 0:  # draw them here rather than lose them
-                infos += render.render_all(results, study, out_dir, formats=formats, dpi=dpi, only=names)
+        if early is not None:
+            early.join()
+            if early.exitcode != 0:  # draw them here rather than lose them
+                infos += render.render_all(results, study, out_dir, formats=formats, dpi=dpi, only=skip)
         drawn = {i.name for i in infos}
         out = Path(out_dir)
         for j in jobs:  # the early ones, in plan order, when their files exist
@@ -129,10 +117,6 @@ class FigureWorker:
         settings = {"days_per_month": plan.days_per_month, "cutoff": plan.cutoff,
                     "ae_window_days": plan.ae_window_days}
         self._conn.send(("early", study, settings, str(out_dir), tuple(formats), dpi))
-
-    def partial(self, results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
-        """Start the figures that partial results already support (survival curves, response)."""
-        self._conn.send(("partial", results, study, str(out_dir), tuple(formats), dpi))
 
     def render(self, results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
         self._out, self._formats = Path(out_dir), tuple(formats)
