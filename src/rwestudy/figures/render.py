@@ -25,7 +25,12 @@ from rwestudy.figures.style import pretty, save_figure
 SIGNIFICANCE = 0.05
 # Figures drawn from the study and the derived patients only: they can be drawn before the analysis ends.
 PATIENT_LEVEL = frozenset({"swimmer", "oncoprint"})
-_COST = {"swimmer": 3, "oncoprint": 3, "forest": 2, "adverse": 2}  # relative render time, for scheduling
+# Relative render time (measured with bench_figures.py), for scheduling the biggest first.
+_COST = {"swimmer": 3, "oncoprint": 3, "km_by": 3, "forest": 2, "adverse": 2}
+
+
+def _cost(name: str) -> int:
+    return next((c for prefix, c in _COST.items() if name.startswith(prefix)), 1)
 
 
 @dataclass
@@ -152,7 +157,7 @@ def render_all(results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int 
         style.warm_up(formats)  # once here, not once per forked worker
         _SHARED = (jobs, results, out_dir, formats, dpi)
         # Biggest figures first, so no worker is left alone with the swimmer at the end.
-        order = sorted(range(len(jobs)), key=lambda i: -_COST.get(jobs[i].name.split("_")[0], 1))
+        order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i].name))
         try:
             with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("fork")) as pool:
                 futures = {i: pool.submit(_run_index, i) for i in order}
