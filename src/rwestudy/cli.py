@@ -296,14 +296,19 @@ def report(
     """
     worker = None if no_figures else _start_figure_worker()
     s = _load(study, mapping, date_format, partial_dates, None)
-    n_err = len(s.errors)
-    if n_err and not allow_errors:
-        _print_study(s, 20, False)
-        raise UserError(f"validation found {n_err} error(s); fix them (rwestudy validate {study}) "
-                        "or pass --allow-errors to report anyway")
+    _require_valid(s, study, allow_errors)
     plan_with = list(with_)
     _run_report(s, plan, profile, out, figures=not no_figures, context_with=plan_with, registry_dir=registry_dir,
                 figure_worker=worker)
+
+
+def _require_valid(s, path: Path, allow_errors: bool) -> None:
+    """Analyses refuse a study with validation errors unless the user says --allow-errors."""
+    n_err = len(s.errors)
+    if n_err and not allow_errors:
+        _print_study(s, 20, False)
+        raise UserError(f"validation found {n_err} error(s); fix them (rwestudy validate {path}) "
+                        "or pass --allow-errors to go on anyway (unreadable values are then NA)")
 
 
 def _start_figure_worker():
@@ -352,9 +357,7 @@ def compare(
     if (curve is None) != (risk is None):
         raise UserError("--curve and --risk go together: the digitised curve and its published numbers at risk")
     s = _load(study, mapping, None, None, None)
-    if len(s.errors) and not allow_errors:
-        _print_study(s, 20, False)
-        raise UserError(f"validation found {len(s.errors)} error(s); fix them or pass --allow-errors")
+    _require_valid(s, study, allow_errors)
     try:
         p = load_plan(plan, profile=profile)
     except PlanError as exc:
@@ -368,6 +371,8 @@ def compare(
                                 progress=lambda m: status.update(f"{m}..."))
         except (ValueError, KeyError, RegistryError) as exc:
             raise UserError(str(exc).strip('"')) from None
+        except OSError as exc:
+            raise UserError(f"cannot read {exc.filename}: {exc.strerror}") from None
     data = json.loads(paths["json"].read_text(encoding="utf-8"))
     for row in data.get("comparison_sentences", []):
         console.print("  " + row["sentence"])
@@ -402,11 +407,7 @@ def analyze(
       rwestudy analyze study.xlsx --profile stata --plan plan.toml
     """
     s = _load(study, mapping, date_format, partial_dates, None)
-    n_err = len(s.errors)
-    if n_err and not allow_errors:
-        _print_study(s, 20, False)
-        raise UserError(f"validation found {n_err} error(s); fix them (rwestudy validate {study}) "
-                        "or pass --allow-errors to analyse anyway")
+    _require_valid(s, study, allow_errors)
     _run_analysis(s, plan, profile, out)
 
 

@@ -95,3 +95,9 @@ def test_plan_context_puts_a_context_section_in_the_report(demo, tmp_path):
     res = json.loads((out / "results.json").read_text())
     assert any(c["study"] == "talos" for c in res["comparison"])
     assert "context" in load_workbook(out / "tables.xlsx").sheetnames
+
+
+def test_missing_curve_file_is_a_sentence(demo, tmp_path):
+    r = runner.invoke(app, ["compare", str(demo), "--curve", str(tmp_path / "no.csv"), "--risk",
+                            str(tmp_path / "no_risk.csv"), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0 and "cannot read" in str(r.exception) and "no.csv" in str(r.exception)

@@ -112,9 +112,9 @@ def _item(t: ReportTable) -> dict:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    from rwestudy.analysis.run import _clean
+    from rwestudy.analysis.run import _clean, _records as records
 
-    return _clean(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+    return _clean(records(frame))
 
 
 def run_compare(results, ids: list[str], out: Path, *, registry_dir=None, maic: str | None = None,

@@ -20,6 +20,7 @@ from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.textpath import TextToPath
 
 from rwestudy.figures._font import register_fast_font
+from rwestudy.report.format import fmt_p as report_fmt_p
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {
@@ -101,15 +102,9 @@ def pretty(text: str) -> str:
 
 
 def fmt_p(p) -> str:
-    """A p value as journals print it: two significant digits, '< 0.001' below that."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "NA"
-    p = float(p)
-    if p < 0.001:
-        return "< 0.001"
-    if p < 0.01:
-        return f"{p:.3f}"
-    return f"{p:.2f}" if p < 0.995 else "1.00"
+    """A p value as the report's tables print it (one rule for tables, text and figures)."""
+    text = report_fmt_p(p)
+    return text.replace("<", "< ") if text.startswith("<") else text
 
 
 def fmt_num(x, digits: int = 2) -> str:
