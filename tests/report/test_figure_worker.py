@@ -4,7 +4,7 @@ import time
 import pytest
 
 from rwestudy.analysis.plan import Plan
-from rwestudy.analysis.run import analyze
+from rwestudy.analysis.run import analyze, plan_endpoints
 from rwestudy.demo.generator import make_study
 from rwestudy.report.build import build_report
 from rwestudy.report.figure_worker import FigureWorker
@@ -54,8 +54,8 @@ def test_a_failing_figure_is_an_error_not_a_hang(analysed, tmp_path):
 
 
 def test_figures_drawn_early_are_identical_to_figures_drawn_at_the_end(tmp_path):
-    # The CLI starts the patient-level figures right after reading the study, from endpoints the
-    # worker derives itself; their files must be the ones the full results give.
+    # The CLI starts the patient-level figures right after deriving the endpoints, before the analysis;
+    # their files must be the ones the full results give.
     from rwestudy.figures.render import render_all
 
     tables = make_study(n_patients=60, n_centers=5, seed=11)
@@ -64,8 +64,9 @@ def test_figures_drawn_early_are_identical_to_figures_drawn_at_the_end(tmp_path)
     if worker is None:
         pytest.skip("fork not available")
     out = tmp_path / "bg"
-    worker.early(tables, plan, out / "figures")
-    results = analyze(tables, plan)
+    endpoints = plan_endpoints(tables, plan)
+    worker.early(tables, endpoints, out / "figures")
+    results = analyze(tables, plan, endpoints=endpoints)
     files = build_report(results, tables, out, figure_worker=worker)
     ref = render_all(results, tables, tmp_path / "ref", formats=("png",))
     assert [f.name for f in files.figures] == [f.name for f in ref]

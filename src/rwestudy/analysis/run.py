@@ -18,7 +18,7 @@ import pandas as pd
 from rwestudy import __version__
 from rwestudy.analysis.exposure import death_causes, subsequent_therapies, treatment_exposure
 from rwestudy.analysis.plan import Plan
-from rwestudy.endpoints import derive_endpoints
+from rwestudy.endpoints import Endpoints, derive_endpoints
 from rwestudy.stats.adverse_events import ae_tables
 from rwestudy.stats.association import compare_categorical
 from rwestudy.stats.cox import cox, cox_stepwise, cox_univariate, ph_test
@@ -116,14 +116,25 @@ def _factor_frame(ep, endpoint: str, factor: str) -> tuple[pd.DataFrame, int]:
     return d, missing
 
 
-def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | None = None) -> Results:
-    """Run the standard analysis on a `Study` (or a dict of canonical tables)."""
+def plan_endpoints(study, plan: Plan | None = None) -> Endpoints:
+    """The study's endpoints derived with the plan's settings (months, cut-off, AE window)."""
+    plan = plan or Plan()
+    return derive_endpoints(study, days_per_month=plan.days_per_month, cutoff=plan.cutoff,
+                            ae_window_days=plan.ae_window_days)
+
+
+def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | None = None,
+            endpoints: Endpoints | None = None) -> Results:
+    """Run the standard analysis on a `Study` (or a dict of canonical tables).
+
+    ``endpoints``: already derived from this study with `plan_endpoints(study, plan)`
+    (the report derives them once and shares them with its figure helper).
+    """
     plan = plan or Plan()
     conv = plan.conventions
     say = progress or (lambda msg: None)
     say("Deriving endpoints")
-    ep = derive_endpoints(study, days_per_month=plan.days_per_month, cutoff=plan.cutoff,
-                          ae_window_days=plan.ae_window_days)
+    ep = endpoints if endpoints is not None else plan_endpoints(study, plan)
     rec: dict[str, list[dict]] = {}
     notes = list(ep.notes)
     pats = ep.patients

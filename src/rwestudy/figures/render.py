@@ -10,6 +10,7 @@ independent, and rendering is CPU-bound).
 """
 from __future__ import annotations
 
+import gc
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
+from rwestudy._trace import mark
 from rwestudy.figures import ae, forest, km, oncoprint, response, swimmer
 from rwestudy.figures.data import patients as patient_frame, records, study_tables, table
 from rwestudy.figures import style
@@ -125,6 +127,7 @@ def _run(job: _Job, results, out_dir, formats, dpi) -> FigureInfo | None:
     if fig is None:
         return None
     paths = save_figure(fig, out_dir, job.name, formats=formats, dpi=dpi)
+    mark(f"figure {job.name} written")
     fig.clear()  # drop artists now: memory stays flat across the set
     return FigureInfo(job.name, job.title, paths)
 
@@ -155,6 +158,9 @@ def render_all(results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int 
     infos: list[FigureInfo | None] = []
     if workers > 1 and len(jobs) > 1 and "fork" in _start_methods():
         style.warm_up(formats)  # once here, not once per forked worker
+        # What the workers inherit is skipped by their collector (whose writes would copy every page);
+        # unfrozen again below, so a long-lived caller's garbage stays collectable.
+        gc.freeze()
         _SHARED = (jobs, results, out_dir, formats, dpi)
         # Biggest figures first, so no worker is left alone with the swimmer at the end.
         order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i].name))
@@ -166,6 +172,7 @@ def render_all(results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int 
                     say(f"Figure {job.name}")
         finally:
             _SHARED = None
+            gc.unfreeze()
     else:
         for job in jobs:
             say(f"Figure {job.name}")

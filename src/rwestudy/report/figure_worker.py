@@ -20,16 +20,19 @@ import os
 import traceback
 from pathlib import Path
 
+from rwestudy._trace import mark
 
-def _early(study, settings: dict, out_dir: str, formats, dpi) -> None:
-    """Child process: the patient-level figures, from endpoints derived here with the plan's settings."""
+
+def _early(study, endpoints, out_dir: str, formats, dpi) -> None:
+    """Child process: the patient-level figures, from the endpoints the analysis will use."""
     from rwestudy.analysis.run import Results
-    from rwestudy.endpoints import derive_endpoints
     from rwestudy.figures import render
 
-    ep = derive_endpoints(study, **settings)
+    mark("early: starts")
+    ep = endpoints
     render.render_all(Results(records={}, endpoints=ep), study, out_dir, formats=formats, dpi=dpi,
                       only=set(render.PATIENT_LEVEL))
+    mark("early: swimmer and oncoprint written")
 
 
 def _serve(conn, parent_end, workers: int) -> None:
@@ -40,6 +43,7 @@ def _serve(conn, parent_end, workers: int) -> None:
         import rwestudy.analysis.run  # noqa: F401  (unpickling Results needs its class)
 
         style.warm_up()
+        mark("helper: warmed up")
     except Exception:  # noqa: BLE001
         conn.send(("error", traceback.format_exc()))
         return
@@ -59,6 +63,7 @@ def _serve(conn, parent_end, workers: int) -> None:
             break
         return
     _, results, study, out_dir, formats, dpi = msg
+    mark("helper: results received")
     try:
         jobs = render.plan_figures(results, study)
         conn.send(("plan", [(j.name, j.title) for j in jobs]))
@@ -75,6 +80,7 @@ def _serve(conn, parent_end, workers: int) -> None:
                 infos.append(render.FigureInfo(j.name, j.title, {f: out / f"{j.name}.{f}" for f in formats}))
         order = {j.name: k for k, j in enumerate(jobs)}
         infos.sort(key=lambda i: order.get(i.name, len(order)))
+        mark("helper: all figures written")
         conn.send(("done", [(i.name, i.title, {k: str(v) for k, v in i.paths.items()}) for i in infos]))
     except Exception:  # noqa: BLE001
         conn.send(("error", traceback.format_exc()))
@@ -112,11 +118,12 @@ class FigureWorker:
         except OSError:
             return None
 
-    def early(self, study, plan, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
-        """Start the patient-level figures (swimmer, oncoprint) now, before the analysis."""
-        settings = {"days_per_month": plan.days_per_month, "cutoff": plan.cutoff,
-                    "ae_window_days": plan.ae_window_days}
-        self._conn.send(("early", study, settings, str(out_dir), tuple(formats), dpi))
+    def early(self, study, endpoints, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
+        """Start the patient-level figures (swimmer, oncoprint) now, before the analysis.
+
+        ``endpoints``: `analysis.run.plan_endpoints(study, plan)`, the ones the analysis is given.
+        """
+        self._conn.send(("early", study, endpoints, str(out_dir), tuple(formats), dpi))
 
     def render(self, results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
         self._out, self._formats = Path(out_dir), tuple(formats)
