@@ -18,6 +18,6 @@ def mark(message: str) -> None:
         return
     try:
         with open(_PATH, "a", encoding="utf-8") as fh:
-            fh.write(f"{time.time():.4f} {os.getpid()} {time.process_time():.3f} {message}\n")
+            fh.write(f"{time.time():.4f} {os.getpid()} {time.process_time():.3f} {os.times().system:.3f} {message}\n")
     except OSError:
         pass

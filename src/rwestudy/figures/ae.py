@@ -50,7 +50,7 @@ def ae_figure(results, top: int = 15, width: float = style.ONE_HALF) -> Figure:
         for yi, pct, text in zip(y, anyg["pct_patients"], ends):
             ax.annotate(text, (pct, yi), xytext=(2, 0), textcoords="offset points", va="center", ha="left",
                         fontsize=style.SMALL, annotation_clip=False)
-        ax.set_yticks(y, terms)
+        style.fixed_ticks(ax.yaxis, y, terms)
         ax.tick_params(axis="y", length=0)
         ax.set_ylim(len(terms) - 0.5, -0.6)
         ax.set_xlim(0, max(10.0, float(anyg["pct_patients"].max()) * 1.05 if len(anyg) else 10.0))

@@ -106,15 +106,15 @@ def oncoprint_figure(results, study, *, max_genes: int = 25, show_ids: bool | No
             white = color == "white"  # NE / unknown: outlined, so an empty cell still reads as a cell
             ax.add_collection(PolyCollection(verts, facecolors=color, edgecolors=style.GREY if white else "none",
                                              linewidths=0.5 if white else 0))
-        ax.set_yticks([*y_ann.values(), *y_gene.values()], [*annots, *genes])
+        style.fixed_ticks(ax.yaxis, [*y_ann.values(), *y_gene.values()], [*annots, *genes])
         for lab in ax.get_yticklabels()[n_ann:]:
             lab.set_fontstyle("italic")  # gene symbols are italic by convention (HGNC)
         ax.tick_params(axis="y", length=0, pad=3)
         if show_ids:
-            ax.set_xticks(range(n_p), pids, rotation=90, fontsize=style.SMALL - 1)
+            style.fixed_ticks(ax.xaxis, range(n_p), pids, rotation=90, fontsize=style.SMALL - 1)
             ax.tick_params(axis="x", length=0, pad=2)
         else:
-            ax.set_xticks([])
+            style.fixed_ticks(ax.xaxis, [])
         for s in ax.spines.values():
             s.set_visible(False)
         for g in genes:

@@ -52,7 +52,7 @@ def response_figure(results, width: float = style.ONE_HALF) -> Figure:
                 ax.text(xi, p + 1.0, f"{ni}\n{p:.0f}%", ha="center", va="bottom", fontsize=style.SMALL,
                         linespacing=1.0)
             ymax = max(ymax, float(pct.max()))
-        ax.set_xticks(x, cats)
+        style.fixed_ticks(ax.xaxis, x, cats)
         ax.set_xlim(-0.6, len(cats) - 0.4)
         ax.set_ylim(0, min(100.0, ymax * 1.12 + 10))
         ax.set_ylabel("Patients (%)")

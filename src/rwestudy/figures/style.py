@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.textpath import TextToPath
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from rwestudy import __version__
 from rwestudy.figures._font import register_fast_font
@@ -108,6 +109,36 @@ def fmt_p(p) -> str:
     """A p value as the report's tables print it (one rule for tables, text and figures)."""
     text = report_fmt_p(p)
     return text.replace("<", "< ") if text.startswith("<") else text
+
+
+def fixed_ticks(axis, positions, labels=None, **label_kw) -> None:
+    """Ticks at ``positions`` labelled ``labels`` (``fontsize``/``rotation`` for the labels).
+
+    Why not ``Axes.set_xticks(positions, labels)``: it builds every Tick (two
+    lines, two texts) at once, about 12 ms per axis and ~40 axes per report;
+    a fixed locator and formatter draw the same figure (tests compare pixels)
+    with ticks made once, when drawn. Like set_ticks, the view is widened to
+    the ticks.
+    """
+    positions = list(positions)
+    if not positions:
+        axis.set_major_locator(NullLocator())
+        return
+    axis.set_major_locator(FixedLocator(positions))
+    if labels is not None:
+        axis.set_major_formatter(FixedFormatter([str(label) for label in labels]))
+    lo, hi = axis.get_view_interval()
+    if min(positions) < min(lo, hi) or max(positions) > max(lo, hi):
+        axis.set_view_interval(min(positions), max(positions))
+    params = {}
+    if "fontsize" in label_kw:
+        params["labelsize"] = label_kw.pop("fontsize")
+    if "rotation" in label_kw:
+        params["labelrotation"] = label_kw.pop("rotation")
+    if label_kw:
+        raise TypeError(f"fixed_ticks: unsupported label options {sorted(label_kw)}")
+    if params:
+        axis.set_tick_params(**params)
 
 
 def fmt_num(x, digits: int = 2) -> str:

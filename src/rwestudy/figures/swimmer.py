@@ -152,13 +152,13 @@ def swimmer_figure(results, study, *, origin: str = "diagnosis", show_ids: bool 
         x_max = max(float(d["end"].max()) if n else 1.0, 1.0)
         ticks = month_ticks(x_max * 1.03)
         ax.set_xlim(-0.01 * ticks[-1], ticks[-1])
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        style.fixed_ticks(ax.xaxis, ticks, [f"{t:g}" for t in ticks])
         ax.set_ylim(n - 0.5, -0.5)
         if show_ids:
-            ax.set_yticks(ys, list(d["patient_id"]), fontsize=style.SMALL)
+            style.fixed_ticks(ax.yaxis, ys, list(d["patient_id"]), fontsize=style.SMALL)
             ax.tick_params(axis="y", length=0, pad=2)
         else:
-            ax.set_yticks([])
+            style.fixed_ticks(ax.yaxis, [])
         ax.set_ylabel(f"Patients (n = {n}), longest follow-up at top" if not show_ids else f"Patient (n = {n})")
         ax.set_xlabel("Months from diagnosis" if origin == "diagnosis" else "Months from start of treatment")
         ax.spines["left"].set_visible(show_ids)

@@ -98,6 +98,9 @@ def _meta(records: dict) -> str:
             f"{study.get('software')}; generated {_dt.date.today().isoformat()}.")
 
 
+from rwestudy._trace import mark
+
+
 def write_report(records: dict, out: Path, figures: list | None = None, context: list[dict] | None = None,
                  title: str = "Study report", wait=None) -> tuple[Path, Path, Path, list[ReportTable]]:
     """HTML, Word and Excel from records and figures (``wait``: blocks until the figure files exist)."""
@@ -106,7 +109,9 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
     parts = report_parts(records, figures, context)
     meta = _meta(records)
     all_tables = [it["table"] for p in parts for it in p["items"] if it["kind"] == "table"]
+    mark("report: tables built")
     xlsx = write_xlsx(out / "tables.xlsx", all_tables)
+    mark("report: tables.xlsx written")
     waited = []
 
     def _wait():
@@ -115,10 +120,12 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
             wait()
 
     docx = write_docx(out / "report.docx", title, meta, parts, before_figures=_wait)
+    mark("report: report.docx written")
     _wait()
     html_parts = embed_figures(parts)
     html = out / "report.html"
     html.write_text(render_html(title, meta, html_parts), encoding="utf-8")
+    mark("report: report.html written")
     return html, docx, xlsx, all_tables
 
 
@@ -130,7 +137,6 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     ``figure_worker``: a started `report.figure_worker.FigureWorker` (the CLI starts
     one before reading the study); without it the figures are drawn here.
     """
-    from rwestudy._trace import mark
     from rwestudy.analysis.results import write_results
 
     say = progress or (lambda msg: None)
@@ -143,6 +149,7 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     if figures and figure_worker is not None:
         say("Drawing figures (in the background)")
         figure_worker.render(results, study, out / "figures")
+        mark("report: results sent to the figure helper")
         figs = figure_worker.plan()
         done = []
 
@@ -160,6 +167,7 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     say("Writing results.json")
     results_json = write_results(results, out)
     records = json.loads(results_json.read_text(encoding="utf-8"))  # the report reads what the user gets
+    mark("report: results.json written and read")
     say("Writing report.html, report.docx and tables.xlsx")
     name = Path(str(getattr(study, "source", "") or "study")).stem
     html, docx, xlsx, tables = write_report(records, out, figs, context, title or f"Study report: {name}",
