@@ -79,7 +79,7 @@ def comparison_forest(comparison, measures=(("orr", "ORR, %"), ("cr", "CR rate, 
         ax.set_title(title)
         ax.set_xlabel("% of patients (95% CI)")
         ax.grid(axis="x", color="#dddddd", lw=0.6)
-    style.fixed_ticks(axes[0].yaxis, [-i for i in range(len(names))], names)
+    axes[0].set_yticks([-i for i in range(len(names))], names)
     for tick in axes[0].get_yticklabels():
         if tick.get_text() == OURS:
             tick.set_fontweight("bold")
