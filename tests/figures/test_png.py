@@ -65,3 +65,29 @@ def test_figure_png_equals_matplotlib_savefig(tmp_path):
     assert np.array_equal(a[..., :3], b[..., :3])
     assert fig.dpi == 100  # the figure's own dpi is restored
     assert _render_rgba(fig, 300).shape == (450, 600, 4)
+
+
+@pytest.mark.parametrize("kind", ["labels", "rotated", "empty", "widening"])
+def test_fixed_ticks_draw_what_set_ticks_draws(kind):
+    from rwestudy.figures.style import fixed_ticks
+
+    def fig_with(use_fixed):
+        fig = Figure(figsize=(2.5, 1.8), dpi=100)
+        ax = fig.add_subplot()
+        ax.plot([0, 10], [0, 1])
+        pos, labels, kw = [0, 3, 6, 9], ["0", "3", "6", "9"], {}
+        if kind == "rotated":
+            kw = {"rotation": 90, "fontsize": 6}
+        elif kind == "empty":
+            pos, labels = [], None
+        elif kind == "widening":  # ticks beyond the data widen the view, as set_xticks does
+            pos, labels = [0, 6, 12, 18], ["0", "6", "12", "18"]
+        if use_fixed:
+            fixed_ticks(ax.xaxis, pos, labels, **kw)
+        elif labels is None:
+            ax.set_xticks(pos)
+        else:
+            ax.set_xticks(pos, labels, **kw)
+        return _render_rgba(fig, 150)
+
+    assert np.array_equal(fig_with(True), fig_with(False))
