@@ -17,13 +17,13 @@ def _decode(data: bytes):
     return im
 
 
-def test_opaque_image_is_rgb_and_pixel_exact():
+def test_opaque_image_is_pixel_exact():
     rng = np.random.default_rng(1)
     a = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
     a[..., 3] = 255
     im = _decode(png_bytes(a, dpi=300, software="test"))
-    assert im.mode == "RGB" and im.size == (53, 37)
-    assert np.array_equal(np.asarray(im), a[..., :3])
+    assert im.mode == "RGBA" and im.size == (53, 37)
+    assert np.array_equal(np.asarray(im), a)
     assert abs(im.info["dpi"][0] - 300) < 0.01 and im.info["Software"] == "test"
 
 

@@ -16,7 +16,18 @@ def records(results) -> dict:
 
 
 def table(results, section: str) -> pd.DataFrame:
-    return pd.DataFrame(records(results).get(section) or [])
+    """One results section as a frame (a copy: callers may add columns)."""
+    cache = getattr(results, "__dict__", None)
+    if cache is None or not hasattr(results, "records"):  # a plain dict from results.json
+        return pd.DataFrame(records(results).get(section) or [])
+    # Built once per Results: each figure reads the same sections (54 builds for the demo's set).
+    # Keyed by the list itself and its length, so records replaced or extended are read again.
+    rows = records(results).get(section) or []
+    frames = cache.setdefault("_figure_frames", {})
+    hit = frames.get(section)
+    if hit is None or hit[0] is not rows or hit[1] != len(rows):
+        hit = frames[section] = (rows, len(rows), pd.DataFrame(rows))
+    return hit[2].copy()
 
 
 def study_tables(study) -> dict[str, pd.DataFrame]:

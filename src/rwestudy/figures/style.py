@@ -10,6 +10,7 @@ through pyplot: no global figure registry, no GUI backend, nothing to close.
 """
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def new_figure(width: float, height: float) -> Figure:
 _TTP = TextToPath()
 
 
+@functools.lru_cache(maxsize=4096)  # the same labels are measured for every panel and figure
 def text_width(text: str, size: float = FONT_SIZE, weight: str = "normal") -> float:
     """Width in inches of a one-line string: lays out margins before drawing (no extra render pass)."""
     if not text:
