@@ -165,13 +165,17 @@ _SOFTWARE = f"rwestudy {__version__} (matplotlib {matplotlib.__version__})"
 
 
 def _render_rgba(fig: Figure, dpi: float) -> np.ndarray:
-    """The figure drawn by Agg at ``dpi`` as an (h, w, 4) array (as savefig would draw it for PNG)."""
+    """The figure drawn by Agg at ``dpi`` as an (h, w, 4) array (as savefig would draw it for PNG).
+
+    A view of the renderer's buffer (no 10 MB copy per figure): it stays valid until the
+    canvas draws again, so encode it at once.
+    """
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     old = fig.dpi
     fig.dpi = dpi
     try:
         canvas.draw()
-        return np.array(canvas.buffer_rgba())  # a copy: the buffer is freed with the renderer
+        return np.asarray(canvas.buffer_rgba())  # the view keeps the renderer's buffer alive
     finally:
         fig.dpi = old
 
