@@ -74,6 +74,10 @@ RC = {
     # Text stays text: editable in Illustrator/Inkscape, and much faster to write than glyph outlines.
     "svg.fonttype": "none", "pdf.fonttype": 42, "ps.fonttype": 42,
     "savefig.facecolor": "white", "figure.facecolor": "white",
+    # Unhinted glyphs in the PNG too: at 300 dpi hinting only bends outlines toward a pixel grid
+    # nobody sees, and the PNG then uses the same text metrics as the PDF and SVG (which are never
+    # hinted). Also ~14% less CPU for the PNGs (FreeType's autohinter runs on every glyph drawn).
+    "text.hinting": "no_hinting",
 }
 
 
@@ -158,7 +162,8 @@ def warm_up(formats=("png", "svg", "pdf")) -> None:
         import matplotlib.backends.backend_pdf  # noqa: F401
     if "svg" in formats:
         import matplotlib.backends.backend_svg  # noqa: F401
-    get_font(findfont(FontProperties(family=[FONT])))
+    with context():  # load it with the style's text settings
+        get_font(findfont(FontProperties(family=[FONT])))
 
 
 _SOFTWARE = f"rwestudy {__version__} (matplotlib {matplotlib.__version__})"
