@@ -238,7 +238,7 @@ def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, c
         mark("cli: plan loaded")
         endpoints = plan_endpoints(study, plan)  # once, for the analysis and the figure helper
         if figure_worker is not None and figures:
-            figure_worker.early(study, endpoints, Path(out) / "figures")
+            figure_worker.early(study, endpoints, plan, Path(out) / "figures")
             mark("cli: endpoints sent to the figure helper")
         results = analyze(study, plan, progress=say, endpoints=endpoints)
         mark("cli: analysis done")

@@ -65,7 +65,7 @@ def test_figures_drawn_early_are_identical_to_figures_drawn_at_the_end(tmp_path)
         pytest.skip("fork not available")
     out = tmp_path / "bg"
     endpoints = plan_endpoints(tables, plan)
-    worker.early(tables, endpoints, out / "figures")
+    worker.early(tables, endpoints, plan, out / "figures")
     results = analyze(tables, plan, endpoints=endpoints)
     files = build_report(results, tables, out, figure_worker=worker)
     ref = render_all(results, tables, tmp_path / "ref", formats=("png",))

@@ -123,6 +123,25 @@ def plan_endpoints(study, plan: Plan | None = None) -> Endpoints:
                             ae_window_days=plan.ae_window_days)
 
 
+def overall_survival(ep: Endpoints, plan: Plan) -> tuple[dict[str, list[dict]], list[str]]:
+    """Kaplan-Meier of every endpoint over all patients: the survival, landmarks and km_table records,
+    and the endpoints with no patient. One function for the analysis and the figure helper, which
+    draws the overall curves from it while the rest of the analysis runs."""
+    rec: dict[str, list[dict]] = {"survival": [], "landmarks": [], "km_table": []}
+    empty = []
+    for e in plan.endpoints:
+        d = ep.endpoint(e)
+        if len(d) == 0:
+            empty.append(e)
+            continue
+        km = kaplan_meier(d, "time", "event", conventions=plan.conventions)
+        rec["survival"] += _records(km.medians.drop(columns=["group"], errors="ignore"), endpoint=e, group="all")
+        rec["landmarks"] += _records(km.at(plan.landmarks).drop(columns=["group"], errors="ignore"),
+                                     endpoint=e, group="all")
+        rec["km_table"] += _records(km.table.drop(columns=["group"], errors="ignore"), endpoint=e, group="all")
+    return rec, empty
+
+
 def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | None = None,
             endpoints: Endpoints | None = None) -> Results:
     """Run the standard analysis on a `Study` (or a dict of canonical tables).
@@ -164,17 +183,9 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
             rec["response"] += _records(response_table(pats, column, conventions=conv), assessment=assessment)
 
     say("Survival")
-    rec["survival"], rec["landmarks"], rec["km_table"] = [], [], []
-    for e in plan.endpoints:
-        d = ep.endpoint(e)
-        if len(d) == 0:
-            notes.append(f"{e}: no patient can be analysed (see the patient flow)")
-            continue
-        km = kaplan_meier(d, "time", "event", conventions=conv)
-        rec["survival"] += _records(km.medians.drop(columns=["group"], errors="ignore"), endpoint=e, group="all")
-        rec["landmarks"] += _records(km.at(plan.landmarks).drop(columns=["group"], errors="ignore"),
-                                     endpoint=e, group="all")
-        rec["km_table"] += _records(km.table.drop(columns=["group"], errors="ignore"), endpoint=e, group="all")
+    overall, empty = overall_survival(ep, plan)
+    rec.update(overall)
+    notes += [f"{e}: no patient can be analysed (see the patient flow)" for e in empty]
     os_d = ep.endpoint("OS")
     rec["follow_up"] = []
     if len(os_d):

@@ -27,6 +27,12 @@ from rwestudy.figures.style import pretty, save_figure
 SIGNIFICANCE = 0.05
 # Figures drawn from the study and the derived patients only: they can be drawn before the analysis ends.
 PATIENT_LEVEL = frozenset({"swimmer", "oncoprint"})
+
+
+def drawn_early(name: str) -> bool:
+    """Figures the report's helper draws while the analysis runs: the patient-level ones and the
+    overall Kaplan-Meier curves (from `analysis.run.overall_survival`, the analysis' own records)."""
+    return name in PATIENT_LEVEL or (name.startswith("km_") and not name.startswith("km_by_"))
 # Relative render time (measured with bench_figures.py), for scheduling the biggest first.
 _COST = {"swimmer": 3, "oncoprint": 3, "km_by": 3, "forest": 2, "adverse": 2}
 

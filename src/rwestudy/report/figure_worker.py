@@ -3,8 +3,9 @@
 Why: on the 2-core machines our users have, reading and analysing a study is
 serial work that leaves one core idle for about 2.5 s, while importing
 matplotlib and preparing fonts costs about 0.8 s before the first figure. The
-helper is forked at once, warms up on the idle core, draws the patient-level
-figures (swimmer, oncoprint) as soon as the study is read, receives the results
+helper is forked at once, warms up on the idle core, draws the figures that
+need only the endpoints (swimmer, oncoprint, overall Kaplan-Meier curves from
+`analysis.run.overall_survival`) as soon as they are derived, receives the results
 when the analysis ends (one pickle), sends back the figure plan at once (so
 the parent writes the Excel and Word tables meanwhile), then draws the figures
 in two forked workers (`render_all(workers=2)`) and reports the files.
@@ -23,16 +24,18 @@ from pathlib import Path
 from rwestudy._trace import mark
 
 
-def _early(study, endpoints, out_dir: str, formats, dpi) -> None:
-    """Child process: the patient-level figures, from the endpoints the analysis will use."""
-    from rwestudy.analysis.run import Results
+def _early(study, endpoints, plan, out_dir: str, formats, dpi) -> None:
+    """Child process: the figures that need no more than the endpoints (`render.drawn_early`)."""
+    from rwestudy.analysis.run import Results, overall_survival
     from rwestudy.figures import render
 
     mark("early: starts")
-    ep = endpoints
-    render.render_all(Results(records={}, endpoints=ep), study, out_dir, formats=formats, dpi=dpi,
-                      only=set(render.PATIENT_LEVEL))
-    mark("early: swimmer and oncoprint written")
+    records, _ = overall_survival(endpoints, plan)
+    partial = Results(records=records, endpoints=endpoints, plan=plan)
+    jobs = render.plan_figures(partial, study)
+    render.render_all(partial, study, out_dir, formats=formats, dpi=dpi,
+                      only={j.name for j in jobs if render.drawn_early(j.name)})
+    mark("early: figures written")
 
 
 def _serve(conn, parent_end, workers: int) -> None:
@@ -55,7 +58,7 @@ def _serve(conn, parent_end, workers: int) -> None:
             if early is not None:
                 early.terminate()
             return
-        if msg[0] == "early":  # draw the patient-level figures while the parent analyses
+        if msg[0] == "early":  # draw what needs only the endpoints while the parent analyses
             early = multiprocessing.get_context("fork").Process(target=_early, args=msg[1:])
             early.start()
             continue
@@ -67,14 +70,17 @@ def _serve(conn, parent_end, workers: int) -> None:
     try:
         jobs = render.plan_figures(results, study)
         conn.send(("plan", [(j.name, j.title) for j in jobs]))
-        skip = set(render.PATIENT_LEVEL) if early is not None else set()
+        skip = {j.name for j in jobs if render.drawn_early(j.name)} if early is not None else set()
         infos = render.render_all(results, study, out_dir, formats=formats, dpi=dpi, workers=workers, skip=skip)
+        out = Path(out_dir)
         if early is not None:
             early.join()
-            if early.exitcode != 0:  # draw them here rather than lose them
-                infos += render.render_all(results, study, out_dir, formats=formats, dpi=dpi, only=skip)
+            # Anything the early child did not finish is drawn here rather than lost.
+            missing = skip if early.exitcode != 0 else {
+                n for n in skip if not all((out / f"{n}.{f}").exists() for f in formats)}
+            if missing:
+                infos += render.render_all(results, study, out_dir, formats=formats, dpi=dpi, only=missing)
         drawn = {i.name for i in infos}
-        out = Path(out_dir)
         for j in jobs:  # the early ones, in plan order, when their files exist
             if j.name not in drawn and all((out / f"{j.name}.{f}").exists() for f in formats):
                 infos.append(render.FigureInfo(j.name, j.title, {f: out / f"{j.name}.{f}" for f in formats}))
@@ -118,12 +124,12 @@ class FigureWorker:
         except OSError:
             return None
 
-    def early(self, study, endpoints, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
-        """Start the patient-level figures (swimmer, oncoprint) now, before the analysis.
+    def early(self, study, endpoints, plan, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
+        """Start the figures that need only the endpoints (swimmer, oncoprint, overall Kaplan-Meier) now.
 
         ``endpoints``: `analysis.run.plan_endpoints(study, plan)`, the ones the analysis is given.
         """
-        self._conn.send(("early", study, endpoints, str(out_dir), tuple(formats), dpi))
+        self._conn.send(("early", study, endpoints, plan, str(out_dir), tuple(formats), dpi))
 
     def render(self, results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
         self._out, self._formats = Path(out_dir), tuple(formats)
