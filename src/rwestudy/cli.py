@@ -246,8 +246,8 @@ def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, c
         reg_dir = registry_dir or plan.registry_dir
         context = _context_parts(results, ids, plan.context_maic, reg_dir, out, say) \
             if ids or plan.context_maic else None
-        # Imported only now (python-docx, openpyxl, Jinja2: ~0.15 s): the figure helper starts on the
-        # patient-level figures and the analysis runs without waiting for them.
+        # Imported after the analysis, and the writers' libraries only once the figure helper has the
+        # results (python-docx, openpyxl, Jinja2: ~0.15 s that no figure should wait for).
         from rwestudy.report import build_report
 
         files = build_report(results, study, out, figures=figures, context=context, progress=say,

@@ -12,11 +12,8 @@ from typing import Callable
 
 from rwestudy.report import tables_efficacy as te
 from rwestudy.report import tables_safety as ts
-from rwestudy.report.excel import write_xlsx
-from rwestudy.report.html import embed, render_html
 from rwestudy.report.table_model import ReportTable
 from rwestudy.report.text import methods_paragraphs, results_paragraphs
-from rwestudy.report.word import _png_width_inches, write_docx
 
 
 @dataclass
@@ -84,6 +81,9 @@ def report_parts(records: dict, figures: list | None = None, context: list[dict]
 
 def embed_figures(parts: list[dict]) -> list[dict]:
     """Parts for the HTML renderer: figures as data URIs at print size; figures not drawn are left out."""
+    from rwestudy.report.html import embed
+    from rwestudy.report.word import _png_width_inches
+
     return [dict(p, items=[dict(it, src=embed(it["png"]), width_in=_png_width_inches(it["png"]))
                            if it["kind"] == "figure" else it
                            for it in p["items"] if it["kind"] != "figure" or Path(it["png"]).exists()])
@@ -104,6 +104,12 @@ from rwestudy._trace import mark
 def write_report(records: dict, out: Path, figures: list | None = None, context: list[dict] | None = None,
                  title: str = "Study report", wait=None) -> tuple[Path, Path, Path, list[ReportTable]]:
     """HTML, Word and Excel from records and figures (``wait``: blocks until the figure files exist)."""
+    # The writers' libraries (python-docx, openpyxl, Jinja2) are imported here, after build_report
+    # has handed the results to the figure helper.
+    from rwestudy.report.excel import write_xlsx
+    from rwestudy.report.html import render_html
+    from rwestudy.report.word import write_docx
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts = report_parts(records, figures, context)
