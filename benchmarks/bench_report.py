@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_report.py [--runs 3] [--patients 96]
 
 Runs `rwestudy report demo/study.xlsx` in new processes (best and median of
---runs) and prints the share of each stage from one in-process run. The target
-(issue 4) is under 5 s for the demo study on a 2-core machine.
+--runs), then one more run with RWESTUDY_TRACE set, and prints its timeline
+across the three kinds of process (the CLI, the figure helper and its
+workers). The target (issue 4) is under 5 s for the demo study on a 2-core machine.
 """
 from __future__ import annotations
 
@@ -18,26 +19,17 @@ import time
 from pathlib import Path
 
 TARGET_S = 5.0
-STAGES = """
-import time, sys
-t0 = time.perf_counter()
-from rwestudy.study import load_study
-from rwestudy.analysis.run import analyze
-from rwestudy.report.build import build_report
-t1 = time.perf_counter()
-s = load_study(sys.argv[1]); t2 = time.perf_counter()
-r = analyze(s); t3 = time.perf_counter()
-marks = []
-build_report(r, s, sys.argv[2], progress=lambda m: marks.append((time.perf_counter(), m)))
-t4 = time.perf_counter()
-print(f"  imports             {t1 - t0:6.2f} s")
-print(f"  read + validate     {t2 - t1:6.2f} s")
-print(f"  analysis            {t3 - t2:6.2f} s")
-points = [(t3, "start")] + marks + [(t4, "end")]
-for (a, msg), (b, _) in zip(points[1:], points[2:]):
-    print(f"  {msg[:34]:<34}{b - a:6.2f} s")
-print(f"  report total        {t4 - t3:6.2f} s")
-"""
+
+
+def timeline(trace: Path, t0: float) -> list[str]:
+    """The RWESTUDY_TRACE marks of one run, merged across its processes, as printable lines."""
+    lines = []
+    roles: dict[str, str] = {}
+    for row in sorted(trace.read_text(encoding="utf-8").splitlines()):
+        t, pid, cpu, _sys, msg = row.split(" ", 4)
+        role = roles.setdefault(pid, msg.split(":")[0] if ":" in msg else "worker")
+        lines.append(f"  {float(t) - t0:5.2f} s  {role:<7} (cpu {float(cpu):4.2f} s)  {msg}")
+    return lines
 
 
 def main() -> None:
@@ -67,9 +59,15 @@ def main() -> None:
               "HTML + Word + Excel), fresh process:")
         print(f"  best {min(times):.2f} s, median {statistics.median(times):.2f} s over {args.runs} runs; "
               f"target {TARGET_S:.1f} s -> best is {min(times) / TARGET_S:.2f} x the target")
-        print("Stages (one in-process run):")
-        subprocess.run([sys.executable, "-c", STAGES, str(tmp / "study.xlsx"), str(tmp / "stages")], check=True,
-                       env=env)
+        print("Timeline of one run (RWESTUDY_TRACE; cli = main process, helper = figure helper, "
+              "early = figures drawn during the analysis, worker = figure workers):")
+        trace = tmp / "trace.txt"
+        t0 = time.time()
+        subprocess.run(cmd + [str(tmp / "traced")], check=True, stdout=subprocess.DEVNULL,
+                       env=dict(env, RWESTUDY_TRACE=str(trace)))
+        total = time.time() - t0
+        print("\n".join(timeline(trace, t0)))
+        print(f"  {total:5.2f} s  total (this run)")
 
 
 if __name__ == "__main__":
