@@ -72,3 +72,29 @@ def test_figures_drawn_early_are_identical_to_figures_drawn_at_the_end(tmp_path)
     assert [f.name for f in files.figures] == [f.name for f in ref]
     for f in ref:
         assert (out / "figures" / f"{f.name}.png").read_bytes() == f.paths["png"].read_bytes(), f.name
+
+
+def test_figures_the_early_child_could_not_draw_are_drawn_at_the_end(analysed, tmp_path):
+    # The early child gets no endpoints (it fails at once); the report must still hold every figure,
+    # the early ones included, drawn by the helper once the results arrive.
+    from rwestudy.figures.render import drawn_early, plan_figures
+
+    results, tables = analysed
+    worker = FigureWorker.start()
+    if worker is None:
+        pytest.skip("fork not available")
+    worker.early(tables, None, Plan(), tmp_path / "figures")
+    files = build_report(results, tables, tmp_path, figure_worker=worker)
+    planned = {j.name for j in plan_figures(results, tables)}
+    assert {f.name for f in files.figures} == planned
+    assert any(drawn_early(n) for n in planned) and any(not drawn_early(n) for n in planned)
+    for name in planned:
+        for fmt in ("png", "svg", "pdf"):
+            assert (tmp_path / "figures" / f"{name}.{fmt}").stat().st_size > 1000
+
+
+def test_drawn_early_covers_what_needs_only_endpoints():
+    from rwestudy.figures.render import drawn_early
+
+    assert drawn_early("km_OS") and drawn_early("swimmer") and drawn_early("oncoprint")
+    assert not drawn_early("km_by_sex") and not drawn_early("forest_OS") and not drawn_early("response")
