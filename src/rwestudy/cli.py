@@ -330,10 +330,11 @@ def _start_figure_worker():
     import gc
 
     gc.disable()  # importing creates ~10^6 objects and no garbage: no collections meanwhile (0.1 s)
-    import rwestudy.analysis.run  # noqa: F401  (imported before the fork: the worker inherits it)
-    from rwestudy.report.figure_worker import FigureWorker
-
-    _settle_gc()
+    try:
+        import rwestudy.analysis.run  # noqa: F401  (imported before the fork: the worker inherits it)
+        from rwestudy.report.figure_worker import FigureWorker
+    finally:
+        _settle_gc()
     return FigureWorker.start()
 
 
