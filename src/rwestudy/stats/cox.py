@@ -93,6 +93,8 @@ class CoxResult:
     strata: tuple[str, ...]
     messages: tuple[str, ...]
     design: Design = field(repr=False)
+    cluster: str | None = None
+    n_clusters: int = 0
     _risk_sets: Any = field(repr=False, default=None)
     _beta: np.ndarray = field(repr=False, default=None)
     _outcome: tuple = field(repr=False, default=None)   # (stop, event, start) of the used rows
@@ -184,6 +186,7 @@ def cox(
     ties: str | None = None,
     strata: str | Sequence[str] | None = None,
     start: str | None = None,
+    cluster: str | None = None,
     reference: Mapping[str, Any] | None = None,
     firth: bool = False,
     missing: str = "exclude",
@@ -203,6 +206,10 @@ def cox(
     strata : column(s) defining strata (separate baseline hazards).
     start : entry-time column for (start, stop] counting-process data
         (time-dependent covariates, left truncation).
+    cluster : column of clusters (e.g. the center): the standard errors, CIs,
+        Wald p-values and Wald test use the cluster-robust sandwich variance
+        (R's ``coxph(..., cluster = )``: robust se = sqrt diag of D'D, D the
+        dfbeta residuals summed per cluster); ``naive_se`` keeps the model-based one.
     firth : fit Firth's penalised partial likelihood (Breslow ties, like R
         ``coxphf``); CIs and p-values then come from the penalised profile
         likelihood.
@@ -227,7 +234,7 @@ def cox(
     ties, level, p_method = _resolve(conventions, ties, conf_level, p_method)
     covariates = list(covariates)
     strata_cols = _as_list(strata)
-    required = [time, event, *strata_cols] + ([start] if start else [])
+    required = [time, event, *strata_cols] + ([start] if start else []) + ([cluster] if cluster else [])
     design = build_design(df, covariates, reference=reference, required=required)
     if design.n_excluded:
         if missing == "error":
@@ -239,9 +246,54 @@ def cox(
     stop, ev, st = _outcome_arrays(sub, time, event, start)
     if firth:
         ties = "breslow"
-    rs = kernel.prepare(design.matrix, stop, ev, start=st, strata=_strata_codes(sub, strata_cols), ties=ties)
-    return _fit(design, rs, ties=ties, level=level, p_method=p_method, firth=firth,
-                strata=tuple(strata_cols), want_concordance=concordance, outcome=(stop, ev, st))
+    strata_codes = _strata_codes(sub, strata_cols)
+    rs = kernel.prepare(design.matrix, stop, ev, start=st, strata=strata_codes, ties=ties)
+    fit = _fit(design, rs, ties=ties, level=level, p_method=p_method, firth=firth,
+               strata=tuple(strata_cols), want_concordance=concordance, outcome=(stop, ev, st))
+    if cluster is None:
+        return fit
+    if firth:
+        raise ValueError("cluster-robust variance is not available for the Firth-penalised fit")
+    return _robust(fit, sub[cluster].to_numpy(), strata_codes, cluster)
+
+
+def _robust(fit: "CoxResult", clusters: np.ndarray, strata_codes, cluster: str) -> "CoxResult":
+    """The same fit with the cluster-robust sandwich variance (R's ``coxph(cluster=)``)."""
+    from dataclasses import replace
+
+    from ._cox_residuals import score_residuals
+
+    stop, ev, st = fit._outcome
+    beta = fit._beta
+    naive = fit.vcov.to_numpy()
+    resid = score_residuals(fit.design.matrix, stop, ev, beta, start=st, strata=strata_codes, ties=fit.ties)
+    dfbeta = resid @ naive
+    codes = pd.factorize(pd.Series(clusters), sort=True)[0]
+    per_cluster = np.zeros((codes.max() + 1, dfbeta.shape[1]))
+    np.add.at(per_cluster, codes, dfbeta)
+    var = per_cluster.T @ per_cluster
+    t = fit.table.copy()
+    se = np.sqrt(np.clip(np.diag(var), 0, None))
+    z_crit = float(norm_ppf(0.5 + fit.conf_level / 2))
+    mono = t["monotone"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t["naive_se"] = t["se"]
+        t["se"] = np.where(mono, np.nan, se)
+        t["z"] = beta / t["se"]
+        t["ci_low"] = np.where(mono, np.nan, np.exp(beta - z_crit * se))
+        t["ci_high"] = np.where(mono, np.nan, np.exp(beta + z_crit * se))
+        t["p_wald"] = 2 * norm_sf(np.abs(t["z"]))
+    if fit.p_method == "wald":
+        t["p"] = t["p_wald"]
+    p = len(beta)
+    wald = float(beta @ _solve(var, beta)) if p and not mono.any() else float("nan")
+    n_clusters = int(codes.max() + 1)
+    msg = (f"Cluster-robust (sandwich) standard errors with {cluster} as cluster ({n_clusters} clusters); "
+           "the likelihood-ratio test is model-based.")
+    return replace(fit, table=t, variables=_variable_tests(fit.design, beta, var, mono),
+                   vcov=pd.DataFrame(var, index=fit.vcov.index, columns=fit.vcov.columns),
+                   wald_test=GlobalTest.chisq(wald, p), messages=(*fit.messages, msg), cluster=cluster,
+                   n_clusters=n_clusters)
 
 
 def _fit(design: Design, rs: kernel.RiskSets, *, ties: str, level: float, p_method: str,
