@@ -34,8 +34,10 @@ class Encoded:
     levels: dict[str, list]        # column name -> level labels in code order
 
 
-def encode(df: pd.DataFrame, time: str, event: str, *factors: str | None) -> Encoded:
+def encode(df: pd.DataFrame, time: str, event: str, *factors: str | None, timefix: bool = False) -> Encoded:
     """Check and convert the columns a survival analysis uses.
+
+    ``timefix``: merge times that differ by floating-point noise, as R (stats.timefix).
 
     Rows with a missing time, event or grouping value raise ``ValueError``
     naming the count: dropping them silently would change n without a trace.
@@ -58,6 +60,10 @@ def encode(df: pd.DataFrame, time: str, event: str, *factors: str | None) -> Enc
     n_neg = int((t < 0).sum())
     if n_neg:
         raise ValueError(f"{n_neg} row(s) have a negative {time!r}; survival times must be >= 0")
+    if timefix:
+        from rwestudy.stats.timefix import merge_noise_ties
+
+        (t,) = merge_noise_ties(t)
     e = df[event].to_numpy()
     e = e.astype(np.float64) if e.dtype != object else pd.to_numeric(pd.Series(e)).to_numpy(np.float64)
     bad = ~((e == 0) | (e == 1))

@@ -70,6 +70,7 @@ class Conventions:
     monte_carlo_seed: int = 20240611
     monte_carlo_resamples: int = 100_000
     days_per_month: float = 30.4375
+    timefix: bool = False    # R's aeqSurv: times differing by float noise are tied (stats.timefix)
 
     def __post_init__(self) -> None:
         for name, kind in _CHOICES.items():
@@ -109,6 +110,8 @@ class Conventions:
             + ("Breslow-Gehan (weights = number at risk)." if self.wilcoxon == "gehan" else "Peto-Peto (weights = S(t-))."),
             "Chi-square: " + ("with Yates continuity correction for 2x2." if self.chisq_correction else "without continuity correction")
             + f"; Fisher's exact test when any expected count < {self.fisher_expected_min:g}.",
+            *(["Survival times differing by floating-point noise (< 1.5e-8 relative) treated as tied, "
+               "as R's timefix."] if self.timefix else []),
         ]
 
 
@@ -116,9 +119,9 @@ PROFILES: dict[str, Conventions] = {
     "rwestudy": Conventions(),
     # R: coxph(ties="efron"), survfit(conf.type="log"), quantile.survfit,
     # binom.test (exact), quantile(type=7), survdiff(rho=1) is Peto-Peto,
-    # chisq.test(correct=TRUE), summary.coxph Wald p per term.
+    # chisq.test(correct=TRUE), summary.coxph Wald p per term, timefix = TRUE.
     "r": Conventions(profile="r", ties="efron", km_ci_transform="log", binomial_ci="exact",
-                     quantile_type=7, wilcoxon="peto-peto", chisq_correction=True),
+                     quantile_type=7, wilcoxon="peto-peto", chisq_correction=True, timefix=True),
     # Stata: stcox Breslow, sts list log-log CI, ci proportions exact,
     # summarize/centile type 2, sts test wilcoxon = Breslow-Gehan, tabulate chi2 uncorrected.
     "stata": Conventions(profile="stata", ties="breslow", km_ci_transform="log-log", binomial_ci="exact",

@@ -244,6 +244,10 @@ def cox(
         warnings.warn(f"Cox model: {design.exclusion_note()}", stacklevel=2)
     sub = df.loc[design.row_mask]
     stop, ev, st = _outcome_arrays(sub, time, event, start)
+    if (conventions if conventions is not None else get_conventions()).timefix:
+        from .timefix import merge_noise_ties
+
+        stop, st = merge_noise_ties(stop, st)
     if firth:
         ties = "breslow"
     strata_codes = _strata_codes(sub, strata_cols)

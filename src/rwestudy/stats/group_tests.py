@@ -105,7 +105,7 @@ def _resolve_test(test: str, rho, gamma, conv: Conventions) -> tuple[str, float,
 def _score_and_variance(df, time, event, by, strata, test, rho, gamma, conventions):
     conv = conventions if conventions is not None else get_conventions()
     name, rho, gamma = _resolve_test(test, rho, gamma, conv)
-    enc = kern.encode(df, time, event, by, strata)
+    enc = kern.encode(df, time, event, by, strata, timefix=conv.timefix)
     labels = enc.levels[by]
     k = len(labels)
     if k < 2:

@@ -160,7 +160,7 @@ def kaplan_meier(df: pd.DataFrame, time: str, event: str, by: str | None = None,
     1     b     NaN    False
     """
     conv, ct, cl, mc = _resolve(conventions, conf_type, conf_level, median_ci)
-    enc = kern.encode(df, time, event, by)
+    enc = kern.encode(df, time, event, by, timefix=conv.timefix)
     block = enc.codes.get(by) if by is not None else None
     labels = enc.levels[by] if by is not None else ["all"]
     cells = kern.risk_cells(enc.time, enc.event, block)
