@@ -43,8 +43,13 @@ def pfs_with_cause(ep) -> pd.DataFrame:
     return d.assign(cause=cause.astype("int64"))
 
 
-def competing_records(ep, landmarks, factors: list[str], frame_for: Callable, labels: dict) -> dict[str, list[dict]]:
-    """The competing-risks sections of results.json (empty lists when PFS has no event of either cause)."""
+def competing_records(ep, landmarks, factors: list[str], frame_for: Callable, labels: dict,
+                      regression: bool = False) -> dict[str, list[dict]]:
+    """The competing-risks sections of results.json (empty lists when PFS has no event of either cause).
+
+    ``regression``: also Fine-Gray and cause-specific Cox per factor (the plan's
+    ``[competing_risks] regression = true``; off by default: 4 models per factor).
+    """
     out = {"cif": [], "cif_table": [], "gray_tests": [], "competing_regression": []}
     d = pfs_with_cause(ep)
     if len(d) == 0 or not (d["cause"] > 0).any():
@@ -65,7 +70,8 @@ def competing_records(ep, landmarks, factors: list[str], frame_for: Callable, la
                                       "statistic": r["statistic"], "df": r["df"], "p": r["p"],
                                       "n": len(fd), "n_missing": missing})
         out["cif_table"] += [dict(r, cause=CAUSES[r["cause"]], variable=f) for r in by.table.to_dict(orient="records")]
-        out["competing_regression"] += _regressions(fd, f, labels)
+        if regression:
+            out["competing_regression"] += _regressions(fd, f, labels)
     return out
 
 

@@ -237,6 +237,8 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
                      "comparing them as fixed baseline groups overstates their benefit. See the landmark and "
                      "time-dependent Cox analyses (post_baseline).")
 
+    _reviewer_analyses(ep, plan, conv, factors, rec, notes, say)
+
     say("Associations with response")
     rec["associations"] = []
     for outcome in plan.response_outcomes:
@@ -286,6 +288,44 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec["plan"] = [_clean(plan.to_dict())]
     say("Done")
     return Results(records=rec, endpoints=ep, plan=plan, notes=notes)
+
+
+def _reviewer_analyses(ep, plan, conv, factors, rec, notes, say) -> None:
+    """Competing risks, center effects and RMST: the statistics a reviewer asks for next."""
+    from rwestudy.analysis.center_effects import CHOICE, center_effect_records
+    from rwestudy.analysis.competing import RULE, competing_records
+    from rwestudy.analysis.restricted_mean import rmst_records
+
+    frames: dict = {}
+
+    def frame_for(e, f):   # shared by the competing-risks and RMST sections (read-only there)
+        if (e, f) not in frames:
+            frames[e, f] = _factor_frame(ep, e, f)
+        return frames[e, f]
+
+    say("Competing risks")
+    gray_factors = factors if "PFS" in plan.factor_endpoints else []
+    rec.update(competing_records(ep, plan.landmarks, gray_factors, frame_for, FACTOR_LABELS,
+                                 regression=getattr(plan, "competing_regression", False)))
+    if rec["cif"]:
+        notes.append(RULE)
+    say("Center effects")
+    rec["center_effects"] = []
+    centers = ep.patients.set_index("patient_id")["center"] if "center" in ep.patients else None
+    if centers is not None and centers.nunique() > 1:
+        for e in plan.factor_endpoints:
+            chosen = sorted({r["variable"] for r in rec["cox"] if r["endpoint"] == e and r["model"] == "multivariate"})
+            if chosen:
+                d = _cox_frame(ep, e, chosen)
+                d["center"] = d["patient_id"].map(centers)
+                rec["center_effects"] += center_effect_records(d, e, [f for f in factors if f in chosen], conv,
+                                                               FACTOR_LABELS)
+        if rec["center_effects"]:
+            notes.append(CHOICE)
+    say("Restricted mean survival time")
+    horizon = float(max(plan.landmarks)) if plan.landmarks else 24.0
+    rec.update(rmst_records(ep, plan.endpoints, plan.factor_endpoints, factors, horizon, frame_for,
+                            FACTOR_LABELS, conv.conf_level))
 
 
 def _software_versions() -> str:

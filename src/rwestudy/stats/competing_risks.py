@@ -194,6 +194,7 @@ def _gray_test(t, m, g, strata, ng, rho) -> float:
     ``m``: 0 censored, 1 the cause tested, 2 any other cause; ``g``: group code 0..ng-1.
     Written from Gray (1988) as cmprsk's ``crstm`` computes it (same risk-set
     weights, tie corrections and the final quadratic form on the first ng-1 groups).
+    cmprsk skips a zero entry of the matrix a when it accumulates c; so do we.
     """
     s_tot = np.zeros(ng - 1)
     v_tot = np.zeros((ng - 1, ng - 1))
@@ -211,61 +212,64 @@ def _gray_test(t, m, g, strata, ng, rho) -> float:
 
 
 def _gray_stratum(t, m, g, ng, rho):
-    order = np.argsort(t, kind="stable")
-    t, m, g = t[order], m[order], g[order]
-    times, start = np.unique(t, return_index=True)
-    end = np.append(start[1:], len(t))
-    rs = np.bincount(g, minlength=ng).astype(np.float64)   # at risk per group
-    f1m = np.zeros(ng)      # CIF of the cause per group, left-continuous
-    skmm = np.ones(ng)      # KM of any event per group, left-continuous
-    fm = 0.0                # pooled CIF, left-continuous
-    s = np.zeros(ng - 1)
-    v = np.zeros((ng - 1, ng - 1))
-    c = np.zeros((ng, ng))
-    v3 = np.zeros(ng)
-    v2 = np.zeros((ng - 1, ng))
-    for lo, hi in zip(start, end):
-        d = np.zeros((3, ng))
-        np.add.at(d, (m[lo:hi], g[lo:hi]), 1)
-        nd1, nd2 = d[1].sum(), d[2].sum()
-        if nd1 == 0 and nd2 == 0:
-            rs -= np.bincount(g[lo:hi], minlength=ng)
-            continue
-        live = rs > 0
-        skm = skmm.copy()
-        f1 = f1m.copy()
-        skm[live] = skmm[live] * (rs[live] - d[1, live] - d[2, live]) / rs[live]
-        f1[live] = f1m[live] + skmm[live] * d[1, live] / rs[live]
-        h = np.where(live, rs / np.where(live, skmm, 1), 0.0)       # R_r / S_r(t-)
-        tr = h.sum()
-        tq = (h * (1 - f1m)).sum()
-        f = fm + nd1 / tr
-        fb = (1 - fm) ** rho
-        a = np.where(np.outer(live, live), -fb * np.outer(h, h) / tr, 0.0)
-        np.fill_diagonal(a, np.where(live, fb * h * (1 - h / tr), 0.0))
-        # c accumulates a * nd1 / (tr (1 - fm)) where a is non-zero (cmprsk skips a == 0)
-        c += np.where(a != 0, a * nd1 / (tr * (1 - fm)), 0.0) if fm < 1 else 0.0
-        s += np.where(live[:-1], fb * (d[1, :-1] - nd1 * h[:-1] * (1 - f1m[:-1]) / tq), 0.0)
-        if nd1 > 0:
-            for k in np.flatnonzero(live):
-                t4 = 1 - (1 - f) / skm[k] if skm[k] > 0 else 1.0
-                t5 = 1 - (nd1 - 1) / (tr * skmm[k] - 1) if nd1 > 1 else 1.0
-                t3 = t5 * skmm[k] * nd1 / (tr * rs[k])
-                v3[k] += t4 * t4 * t3
-                t1 = a[:-1, k] - t4 * c[:-1, k]
-                v2[:, k] += t1 * t4 * t3
-                v += np.outer(t1, t1) * t3
-        if nd2 > 0:
-            for k in np.flatnonzero((skm > 0) & (d[2] > 0)):
-                t4 = (1 - f) / skm[k]
-                t5 = 1 - (d[2, k] - 1) / (rs[k] - 1) if d[2, k] > 1 else 1.0
-                t3 = t5 * skmm[k] ** 2 * d[2, k] / rs[k] ** 2
-                v3[k] += t4 * t4 * t3
-                t1 = t4 * c[:-1, k]
-                v2[:, k] -= t1 * t4 * t3
-                v += np.outer(t1, t1) * t3
-        rs -= np.bincount(g[lo:hi], minlength=ng)
-        fm, f1m, skmm = f, f1, skm
-    cc = c[:-1]
+    """Score and variance of one stratum, all event times at once.
+
+    Every running quantity of Gray's recursion (each group's left-continuous
+    KM and CIF, the pooled CIF, the matrix c) is a cumulative product or sum
+    over the event times, so the per-time terms are arrays of shape
+    (times, groups[, groups]) and the sums over time are reductions.
+    """
+    times, inv = np.unique(t, return_inverse=True)
+    T = len(times)
+    d = np.zeros((3, T, ng))
+    np.add.at(d, (m, inv, g), 1)
+    n_at = d.sum(axis=0)
+    rs = n_at[::-1].cumsum(axis=0)[::-1]                    # at risk per time and group
+    keep = (d[1] + d[2]).sum(axis=1) > 0                    # censor-only times change nothing but rs
+    d1, d2, rs = d[1][keep], d[2][keep], rs[keep]
+    nd1 = d1.sum(axis=1)
+    live = rs > 0
+    safe = np.where(live, rs, 1.0)
+    step = np.where(live, 1 - (d1 + d2) / safe, 1.0)
+    skm = np.cumprod(step, axis=0)                           # right-continuous KM per group
+    skmm = np.vstack((np.ones((1, ng)), skm[:-1]))           # left-continuous
+    jump = np.where(live, skmm * d1 / safe, 0.0)
+    f1 = np.cumsum(jump, axis=0)
+    f1m = f1 - jump
+    h = np.where(live, rs / np.where(live, skmm, 1.0), 0.0)
+    tr = h.sum(axis=1)
+    tq = (h * (1 - f1m)).sum(axis=1)
+    f = np.cumsum(nd1 / tr)                                  # pooled CIF
+    fm = f - nd1 / tr
+    fb = (1 - fm) ** rho
+    both = live[:, :, None] & live[:, None, :]
+    a = np.where(both, -fb[:, None, None] * h[:, :, None] * h[:, None, :] / tr[:, None, None], 0.0)
+    diag = np.where(live, fb[:, None] * h * (1 - h / tr[:, None]), 0.0)
+    idx = np.arange(ng)
+    a[:, idx, idx] = diag
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inc = np.where(a != 0, a * (nd1 / (tr * (1 - fm)))[:, None, None], 0.0)
+    c = np.cumsum(inc, axis=0)                               # c after each time's update
+    s = np.where(live[:, :-1], fb[:, None] * (d1[:, :-1] - nd1[:, None] * h[:, :-1] * (1 - f1m[:, :-1])
+                                               / tq[:, None]), 0.0).sum(axis=0)
+    # cause-of-interest events: every live group k at times with nd1 > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t4 = np.where(skm > 0, 1 - (1 - f)[:, None] / skm, 1.0)
+        t5 = np.where(nd1[:, None] > 1, 1 - (nd1[:, None] - 1) / (tr[:, None] * skmm - 1), 1.0)
+        t3 = np.where(live & (nd1[:, None] > 0), t5 * skmm * nd1[:, None] / (tr[:, None] * safe), 0.0)
+    t1 = a[:, :-1, :] - t4[:, None, :] * c[:, :-1, :]        # (T, ng-1, ng)
+    v3 = (t4 * t4 * t3).sum(axis=0)
+    v2 = np.einsum("tik,tk->ik", t1, t4 * t3)
+    v = np.einsum("tik,tjk,tk->ij", t1, t1, t3)
+    # competing events: groups with d2 > 0 and skm > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u4 = np.where(skm > 0, (1 - f)[:, None] / skm, 0.0)
+        u5 = np.where(d2 > 1, 1 - (d2 - 1) / (safe - 1), 1.0)
+        u3 = np.where((skm > 0) & (d2 > 0), u5 * skmm ** 2 * d2 / safe ** 2, 0.0)
+    u1 = u4[:, None, :] * c[:, :-1, :]
+    v3 += (u4 * u4 * u3).sum(axis=0)
+    v2 -= np.einsum("tik,tk->ik", u1, u4 * u3)
+    v += np.einsum("tik,tjk,tk->ij", u1, u1, u3)
+    cc = c[-1, :-1] if len(c) else np.zeros((ng - 1, ng))
     v += (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T
     return s, v

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rwestudy.stats import _km_kernel as kern
 from rwestudy.stats._dist import norm_ppf, norm_sf
-from rwestudy.stats.survival import kaplan_meier
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,18 +56,25 @@ def rmst(df: pd.DataFrame, time: str, event: str, tau: float, by: str | None = N
     tau = float(tau)
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"the RMST horizon tau must be a positive number, got {tau!r}")
-    km = kaplan_meier(df, time, event, by=by, conf_type="plain", conf_level=conf_level)
+    # The Kaplan-Meier steps only (the kernel of stats.survival, without its CIs and quantiles).
+    enc = kern.encode(df, time, event, by)
+    labels = enc.levels[by] if by is not None else ["all"]
+    cells = kern.risk_cells(enc.time, enc.event, enc.codes.get(by) if by is not None else None)
+    n_risk, n_event = cells.n_risk[:, 0], cells.n_event[:, 0]
+    surv, _ = kern.km_within_blocks(n_risk, n_event, cells.starts)
     z = norm_ppf(1 - (1 - conf_level) / 2)
     rows = []
-    for group, tab in km.table.groupby("group", sort=False):
+    for b, sl in enumerate(kern.block_slices(cells.starts)):
+        tab = pd.DataFrame({"time": cells.time[sl], "surv": surv[sl], "n_event": n_event[sl], "n_risk": n_risk[sl]})
+        group, last = labels[b], float(cells.time[sl][-1])
         est, var = _area(tab, tau)
         note = ""
-        if tau > km.last_followup[group]:
+        if tau > last:
             est, var = np.nan, np.nan
-            note = f"horizon {tau:g} beyond last follow-up ({km.last_followup[group]:g})"
+            note = f"horizon {tau:g} beyond last follow-up ({last:g})"
         se = float(np.sqrt(var))
-        rows.append({"group": group, "tau": tau, "n": float(tab["n_risk"].iloc[0]),
-                     "events": float(tab["n_event"].sum()), "rmst": est, "std_err": se,
+        rows.append({"group": group, "tau": tau, "n": float(n_risk[sl][0]),
+                     "events": float(n_event[sl].sum()), "rmst": est, "std_err": se,
                      "ci_low": est - z * se, "ci_high": est + z * se, "note": note})
     table = pd.DataFrame(rows)
     contrasts = []
