@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from rwestudy._trace import mark
-from rwestudy.figures import ae, forest, km, oncoprint, response, swimmer
+from rwestudy.figures import ae, cif, forest, km, oncoprint, response, swimmer
 from rwestudy.figures.data import patients as patient_frame, records, study_tables, table
 from rwestudy.figures import style
 from rwestudy.figures.style import pretty, save_figure
@@ -104,6 +104,10 @@ def plan_figures(results, study) -> list[_Job]:
                              "confidence intervals: univariate and multivariate Cox regression "
                              f"(log scale){f', {ties} ties' if ties else ''}.", forest.forest_figure,
                              {"endpoint": e}))
+    if not table(results, "cif_table").empty:
+        jobs.append(_Job("cif", "Cumulative incidence of progression and of death without progression "
+                         "(competing risks, Aalen-Johansen; shaded: 95% CI, log(-log) scale). Numbers at risk: "
+                         "patients free of both events.", cif.cif_figure, {}))
     resp = table(results, "response")
     if not resp.empty:
         jobs.append(_Job("response", "Best and final response (% of all treated patients, n and % on each "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from rwestudy.report import tables_efficacy as te
+from rwestudy.report import tables_reviewer as tr
 from rwestudy.report import tables_safety as ts
 from rwestudy.report.table_model import ReportTable
 from rwestudy.report.text import methods_paragraphs, results_paragraphs
@@ -35,7 +36,8 @@ def report_tables(records: dict) -> dict[str, list[ReportTable]]:
         "Efficacy": [te.response(records), te.survival_summary(records)]
         + [te.survival_by_factor(records, e) for e in endpoints]
         + [te.cox_table(records, e) for e in endpoints]
-        + [te.post_baseline(records), te.associations(records)],
+        + [te.post_baseline(records), te.associations(records)]
+        + [tr.competing_risks(records), tr.center_effects(records), tr.rmst(records)],
         "Safety": [ts.ae_by_term(records, "patients"), ts.ae_by_term(records, "events"), ts.ae_by_drug(records),
                    ts.serious(records), ts.deaths(records)],
         "Appendix": [ts.findings(records), ts.conventions(records)],

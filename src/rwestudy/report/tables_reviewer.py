@@ -1,0 +1,95 @@
+"""Competing risks, center effects and RMST tables from the records of results.json."""
+from __future__ import annotations
+
+from rwestudy.report._records import frame
+from rwestudy.report.format import fmt_hr, fmt_int, fmt_num, fmt_p
+from rwestudy.report.labels import ENDPOINT_LABELS, label
+from rwestudy.report.table_model import ReportTable
+from rwestudy.report.tables_efficacy import _level, _term_label
+
+
+def _pct_ci(est, low, high) -> str:
+    return f"{fmt_num(100 * est if est is not None else None)}% ({fmt_num(100 * low if low is not None else None)}-" \
+           f"{fmt_num(100 * high if high is not None else None)})"
+
+
+def competing_risks(records: dict) -> ReportTable | None:
+    cif = frame(records, "cif")
+    if cif.empty:
+        return None
+    times = list(dict.fromkeys(cif["time"]))
+    header = ["Cause"] + [f"{t:g} months, % (95% CI)" for t in times]
+    t = ReportTable("competing_risks", "Cumulative incidence of progression and of death without progression",
+                    header, group="Efficacy")
+    for cause, rows in cif.groupby("cause", sort=False):
+        at = rows.set_index("time")
+        t.add(cause.capitalize(), *[_pct_ci(at.loc[x, "cif"], at.loc[x, "ci_low"], at.loc[x, "ci_high"])
+                                    for x in times])
+    gray = frame(records, "gray_tests")
+    if not gray.empty:
+        t.section("Gray's test by factor (p): progression / death without progression")
+        for var, rows in gray.groupby("variable", sort=False):
+            p = rows.set_index("cause")["p"]
+            t.add(label(var), f"{fmt_p(p.get('progression'))} / {fmt_p(p.get('death without progression'))}",
+                  *[""] * (len(times) - 1), indent=1)
+    t.footnotes.append("From the PFS endpoint: progression (or death from lymphoma without a recorded "
+                       "progression date) and death without progression (non-relapse mortality) compete. "
+                       "Aalen-Johansen estimate; variance by Gray's method (cmprsk::cuminc); CI on the "
+                       "log(-log) scale. Gray's test compares the cumulative incidence across factor levels.")
+    return t
+
+
+def center_effects(records: dict) -> ReportTable | None:
+    ce = frame(records, "center_effects")
+    if ce.empty:
+        return None
+    methods = list(dict.fromkeys(ce["method"]))
+    header = ["Endpoint / term"] + [f"{m}: HR (95% CI)" for m in methods] + ["Robust / model-based SE"]
+    t = ReportTable("center_effects", "Multivariate Cox model and center effects", header, group="Efficacy")
+    for e, rows in ce.groupby("endpoint", sort=False):
+        t.section(f"{ENDPOINT_LABELS.get(e, e)} ({fmt_int(rows['n_centers'].iloc[0])} centers)")
+        for term, g in rows.groupby("term", sort=False):
+            g = g.set_index("method")
+            cells = [fmt_hr(g.loc[m, "hr"], g.loc[m, "ci_low"], g.loc[m, "ci_high"], bool(g.loc[m, "monotone"]))
+                     if m in g.index else "" for m in methods]
+            ratio = g["se_ratio"].get("cluster-robust (center)")
+            t.add(_term_label(term, label(g["variable"].iloc[0])), *cells, fmt_num(ratio, 2), indent=1)
+    t.footnotes.append("Model-based: the fit of the main Cox tables. Stratified: a baseline hazard per center. "
+                       "Cluster-robust: sandwich variance with center as cluster (R: coxph(..., cluster = "
+                       "center)); same HRs, CIs from the robust SE. The main tables keep the model-based fit "
+                       "so that they compare with published studies; this table shows how far the CIs move.")
+    return t
+
+
+def rmst(records: dict) -> ReportTable | None:
+    r = frame(records, "rmst")
+    if r.empty:
+        return None
+    c = frame(records, "rmst_contrasts")
+    t = ReportTable("rmst", "Restricted mean survival time", ["Endpoint / group", "Horizon, months",
+                    "RMST, months (95% CI)", "Difference (95% CI)", "p", "Ratio (95% CI)"], group="Efficacy")
+    for e, rows in r.groupby("endpoint", sort=False):
+        t.section(ENDPOINT_LABELS.get(e, e))
+        for var, g in rows.groupby("variable", sort=False):
+            if var == "all":
+                x = g.iloc[0]
+                t.add("All patients", fmt_num(x["tau"]), _est(x), "", "", "")
+                continue
+            cc = c[(c["endpoint"] == e) & (c["variable"] == var)] if not c.empty else c
+            k = cc.iloc[0] if len(cc) else None
+            t.add(label(var), fmt_num(g["tau"].iloc[0]), "",
+                  "" if k is None else f"{fmt_num(k['difference'], 2)} ({fmt_num(k['diff_ci_low'], 2)} to "
+                  f"{fmt_num(k['diff_ci_high'], 2)})", "" if k is None else fmt_p(k["diff_p"]),
+                  "" if k is None else f"{fmt_num(k['ratio'], 2)} ({fmt_num(k['ratio_ci_low'], 2)}-"
+                  f"{fmt_num(k['ratio_ci_high'], 2)})")
+            for x in g.itertuples():
+                t.add(_level(x.level), "", _est(x._asdict()), "", "", "", indent=1)
+    t.footnotes.append("RMST: area under the Kaplan-Meier curve up to the horizon (the largest landmark, cut to "
+                       "the shortest follow-up of the groups compared: nothing is extrapolated); variance as R's "
+                       "print.survfit(rmean =). Difference (months) and ratio: second level vs the first; ratio CI and "
+                       "p on the log scale.")
+    return t
+
+
+def _est(x) -> str:
+    return f"{fmt_num(x['rmst'], 1)} ({fmt_num(x['ci_low'], 1)}-{fmt_num(x['ci_high'], 1)})"
