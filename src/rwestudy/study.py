@@ -100,10 +100,12 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
     tables: dict[str, pd.DataFrame] = {}
     sheet_names: dict[str, str] = {}
     claimed = set()
+    # A table given twice is already an error; "missing" would blame the wrong thing.
+    doubled = set(read_findings.loc[read_findings["rule"] == "table-duplicate", "table"])
     for name, spec in TABLES.items():
         key = _norm(config.sheets.get(name, name))
         if key not in raw:
-            if spec.required:
+            if spec.required and key not in doubled:
                 parts.append(finding("error", "table-missing", name,
                                      f"the '{name}' table is required but no sheet/file named "
                                      f"'{config.sheets.get(name, name)}' was found (found: "

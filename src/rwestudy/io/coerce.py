@@ -132,10 +132,10 @@ def _convert_values(values: pd.Series, col: Column, user_codes: dict[str, str], 
         lookup.update(user_codes)
         low = text.str.lower()
         if col.free_text_after_colon:
-            low = low.str.replace(r"\s*:.*$", "", regex=True)
+            low = low.str.replace(r"(?s)\s*:.*$", "", regex=True)
         typed = low.map(lookup).astype("string")
         if col.free_text_after_colon:
-            detail = text.str.extract(r":\s*(.*?)\s*$", expand=False).astype("string")
+            detail = text.str.extract(r"(?s):\s*(.*?)\s*$", expand=False).astype("string")
             typed = typed.where(detail.isna() | typed.isna(), typed + ": " + detail)
         bad = present & typed.isna()
         problems.append(("error", "code-unknown", bad,
