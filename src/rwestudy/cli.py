@@ -110,36 +110,13 @@ def _print_study(study, max_rows: int, show_info: bool) -> None:
 
 def _export(study, path: Path) -> None:
     """Findings for the centers: CSV, or xlsx with a summary sheet and one sheet per center."""
-    import pandas as pd
+    from rwestudy.validation.export import ExportError, write_findings
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        study.findings.to_csv(path, index=False)
-    elif path.suffix.lower() == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as xw:
-            study.center_summary().to_excel(xw, sheet_name="per center", index=False)
-            study.findings.to_excel(xw, sheet_name="all findings", index=False)
-            used = {"per center", "all findings"}
-            for center, grp in study.findings.groupby(study.findings["center"].fillna("(no center)")):
-                grp.to_excel(xw, sheet_name=_sheet_title(str(center), used), index=False)
-    elif path.suffix.lower() == ".json":
-        path.write_text(json.dumps(study.to_dict(), indent=2, default=str), encoding="utf-8")
-    else:
-        raise UserError(f"--export must end in .xlsx, .csv or .json, got {path.name}")
+    try:
+        write_findings(study, path)
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
     console.print(f"Findings written to {path}")
-
-
-def _sheet_title(name: str, used: set[str]) -> str:
-    """A valid, unused Excel sheet title: no []:*?/\\, at most 31 characters, unique."""
-    import re
-
-    base = re.sub(r"[\[\]:*?/\\]", "-", name).strip("'") or "center"
-    title, k = base[:31], 1
-    while title.lower() in {u.lower() for u in used}:
-        k += 1
-        title = f"{base[:31 - len(str(k)) - 1]}~{k}"
-    used.add(title)
-    return title
 
 
 MAPPING_HELP = "TOML file mapping your sheet/column names and codes (see docs/mapping.md)."

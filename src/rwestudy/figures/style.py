@@ -73,6 +73,8 @@ RC = {
     "axes.unicode_minus": True, "mathtext.default": "regular",
     # Text stays text: editable in Illustrator/Inkscape, and much faster to write than glyph outlines.
     "svg.fonttype": "none", "pdf.fonttype": 42, "ps.fonttype": 42,
+    # SVG ids from a fixed salt, not a random one: the same figure gives the same file.
+    "svg.hashsalt": "rwestudy",
     "savefig.facecolor": "white", "figure.facecolor": "white",
     # Unhinted glyphs in the PNG too: at 300 dpi hinting only bends outlines toward a pixel grid
     # nobody sees, and the PNG then uses the same text metrics as the PDF and SVG (which are never

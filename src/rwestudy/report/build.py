@@ -92,20 +92,42 @@ def embed_figures(parts: list[dict]) -> list[dict]:
             for p in parts]
 
 
-def _meta(records: dict) -> str:
+def report_timestamp(records: dict, timestamp=None) -> _dt.datetime:
+    """The date the report's files carry: ``timestamp`` if given, else the data cut-off.
+
+    Not the clock: the same results then give byte-identical files (document
+    properties, zip entries, the report's header). Without a cut-off in the
+    results, today (the files then differ from day to day).
+    """
+    from rwestudy.io.stable_zip import as_datetime
+
+    if timestamp is None:
+        timestamp = (records.get("study") or [{}])[0].get("data_cutoff")
+    try:
+        return as_datetime(timestamp) if timestamp is not None else as_datetime(_dt.date.today())
+    except (TypeError, ValueError):
+        raise ValueError(f"report timestamp must be a date or date-time (YYYY-MM-DD[THH:MM:SS]), "
+                         f"got {timestamp!r}") from None
+
+
+def _meta(records: dict, when: _dt.datetime) -> str:
     study = (records.get("study") or [{}])[0]
     conv = (records.get("conventions") or [{}])[0]
+    dated = when.date().isoformat() if when.time() == _dt.time() else when.isoformat(sep=" ")
     return (f"{study.get('n_analysed')} patients, {study.get('n_centers')} centers; data cut-off "
             f"{study.get('data_cutoff')}; conventions profile '{conv.get('profile')}'; "
-            f"{study.get('software')}; generated {_dt.date.today().isoformat()}.")
+            f"{study.get('software')}; report dated {dated}.")
 
 
 from rwestudy._trace import mark
 
 
 def write_report(records: dict, out: Path, figures: list | None = None, context: list[dict] | None = None,
-                 title: str = "Study report", wait=None) -> tuple[Path, Path, Path, list[ReportTable]]:
-    """HTML, Word and Excel from records and figures (``wait``: blocks until the figure files exist)."""
+                 title: str = "Study report", wait=None, timestamp=None) -> tuple[Path, Path, Path, list[ReportTable]]:
+    """HTML, Word and Excel from records and figures (``wait``: blocks until the figure files exist).
+
+    ``timestamp``: see `report_timestamp` (default: the data cut-off).
+    """
     # The writers' libraries (python-docx, openpyxl, Jinja2) are imported here, after build_report
     # has handed the results to the figure helper.
     from rwestudy.report.excel import write_xlsx
@@ -115,10 +137,11 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts = report_parts(records, figures, context)
-    meta = _meta(records)
+    when = report_timestamp(records, timestamp)
+    meta = _meta(records, when)
     all_tables = [it["table"] for p in parts for it in p["items"] if it["kind"] == "table"]
     mark("report: tables built")
-    xlsx = write_xlsx(out / "tables.xlsx", all_tables)
+    xlsx = write_xlsx(out / "tables.xlsx", all_tables, timestamp=when)
     mark("report: tables.xlsx written")
     waited = []
 
@@ -127,7 +150,7 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
             waited.append(True)
             wait()
 
-    docx = write_docx(out / "report.docx", title, meta, parts, before_figures=_wait)
+    docx = write_docx(out / "report.docx", title, meta, parts, before_figures=_wait, timestamp=when)
     mark("report: report.docx written")
     _wait()
     html_parts = embed_figures(parts)
@@ -139,11 +162,12 @@ def write_report(records: dict, out: Path, figures: list | None = None, context:
 
 def build_report(results, study, out: Path, *, figures: bool = True, context: list[dict] | None = None,
                  title: str | None = None, progress: Callable[[str], None] | None = None,
-                 workers: int = 2, figure_worker=None) -> ReportFiles:
+                 workers: int = 2, figure_worker=None, timestamp=None) -> ReportFiles:
     """results.json, figures/, report.html, report.docx and tables.xlsx for an analysed study.
 
     ``figure_worker``: a started `report.figure_worker.FigureWorker` (the CLI starts
     one before reading the study); without it the figures are drawn here.
+    ``timestamp``: the date the files carry (default: the data cut-off; see `report_timestamp`).
     """
     from rwestudy.analysis.results import write_results
 
@@ -179,7 +203,7 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     say("Writing report.html, report.docx and tables.xlsx")
     name = Path(str(getattr(study, "source", "") or "study")).stem
     html, docx, xlsx, tables = write_report(records, out, figs, context, title or f"Study report: {name}",
-                                            wait=wait)
+                                            wait=wait, timestamp=timestamp)
     if wait is not None:
         figs = [f for f in figs if f.paths.get("png") and Path(f.paths["png"]).exists()]
     return ReportFiles(html=html, docx=docx, xlsx=xlsx, results_json=results_json, figures=figs, tables=tables)

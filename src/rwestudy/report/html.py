@@ -1,10 +1,16 @@
-"""The self-contained HTML report: one file, figures embedded, tables of contents, printable."""
+"""The self-contained HTML report: one file, figures embedded, tables of contents, printable.
+
+Every value the template prints goes through `io.cell_text.clean_text` (Jinja's ``finalize``),
+then through HTML escaping: control characters are shown escaped, markup as typed.
+"""
 from __future__ import annotations
 
 import base64
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from rwestudy.io.cell_text import clean
 
 _ENV = None
 
@@ -13,7 +19,8 @@ def _env() -> Environment:
     global _ENV
     if _ENV is None:  # built once per process: template parsing is the slow part
         _ENV = Environment(loader=PackageLoader("rwestudy.report", "templates"),
-                           autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+                           autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True,
+                           finalize=clean)
     return _ENV
 
 

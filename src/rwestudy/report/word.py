@@ -1,5 +1,8 @@
 """report.docx: editable Word tables in journal style (three horizontal rules) and the figures.
 
+Every text goes through `io.cell_text.clean_text` first: Word's XML cannot hold control
+characters (lxml refuses them), so a stray ``\x0b`` in an AE term is shown escaped, not a crash.
+
 python-docx has no API for cell borders, and its cell-by-cell API takes 0.5 s
 for the demo's tables, so each table is written as WordprocessingML (see _table_xml).
 """
@@ -14,6 +17,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
 from docx.shared import Inches, Pt
 
+from rwestudy.io.cell_text import clean_text
+from rwestudy.io.stable_zip import save_document
 from rwestudy.report.table_model import ReportTable
 
 _TABLE_PT = 8.5
@@ -71,7 +76,7 @@ def _cell_xml(text: str, width: int, style_id: str, *, span: int = 1, bold: bool
             + (f'<w:ind w:left="{200 * indent}"/>' if indent else "")
             + ('<w:jc w:val="right"/>' if right else "")
             + "</w:pPr><w:r>" + ("<w:rPr><w:b/></w:rPr>" if bold else "")
-            + f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p></w:tc>')
+            + f'<w:t xml:space="preserve">{escape(clean_text(text))}</w:t></w:r></w:p></w:tc>')
 
 
 def _table_xml(table: ReportTable, widths: list[int], style_id: str) -> str:
@@ -99,7 +104,7 @@ def _table_xml(table: ReportTable, widths: list[int], style_id: str) -> str:
 
 
 def add_table(doc, table: ReportTable, total_width: int) -> None:
-    cap = doc.add_paragraph(table.title, style="Caption")
+    cap = doc.add_paragraph(clean_text(table.title), style="Caption")
     cap.paragraph_format.keep_with_next = True  # a title never sits alone at the foot of a page
     style = _table_style(doc)
     widths = [int(w / 635) for w in _widths(table, total_width)]  # EMU -> twentieths of a point
@@ -107,7 +112,7 @@ def add_table(doc, table: ReportTable, total_width: int) -> None:
     for f in table.footnotes:
         p = doc.add_paragraph()
         p.paragraph_format.space_after = Pt(0)
-        run = p.add_run(f)
+        run = p.add_run(clean_text(f))
         run.font.size = Pt(7.5)
     doc.add_paragraph()
 
@@ -120,11 +125,13 @@ def _png_width_inches(path) -> float:
         return im.width / float(dpi)
 
 
-def write_docx(path: Path, title: str, meta: str, parts: list[dict], before_figures=None) -> Path:
+def write_docx(path: Path, title: str, meta: str, parts: list[dict], before_figures=None,
+               timestamp=None) -> Path:
     """Same parts as the HTML report; figures from their PNG files.
 
     ``before_figures``: called once before the first figure is placed (the
     figures may still be being drawn by another process while the tables are written).
+    ``timestamp``: the document's created/modified date, so the same report gives the same bytes.
     """
     doc = Document()
     section = doc.sections[0]
@@ -132,15 +139,15 @@ def write_docx(path: Path, title: str, meta: str, parts: list[dict], before_figu
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
     normal.font.size = Pt(10)
-    doc.add_heading(title, level=0)
-    doc.add_paragraph(meta).runs[0].font.size = Pt(9)
+    doc.add_heading(clean_text(title), level=0)
+    doc.add_paragraph(clean_text(meta)).runs[0].font.size = Pt(9)
     width = section.page_width - section.left_margin - section.right_margin
     for part in parts:
-        doc.add_heading(part["title"], level=1)
+        doc.add_heading(clean_text(part["title"]), level=1)
         for para in part.get("paragraphs", []):
-            doc.add_paragraph(para)
+            doc.add_paragraph(clean_text(para))
         for w in part.get("warnings", []):
-            doc.add_paragraph(w).runs[0].italic = True
+            doc.add_paragraph(clean_text(w)).runs[0].italic = True
         for item in part.get("items", []):
             if item["kind"] == "table":
                 wide = len(item["table"].header) > 7
@@ -162,6 +169,7 @@ def write_docx(path: Path, title: str, meta: str, parts: list[dict], before_figu
                 # At its print size (a single-column figure stays single-column), never wider than the text.
                 natural = Inches(_png_width_inches(item["png"]))
                 doc.add_picture(str(item["png"]), width=int(min(natural, width)))
-                doc.add_paragraph(item["title"], style="Caption")
-    doc.save(path)
-    return path
+                doc.add_paragraph(clean_text(item["title"]), style="Caption")
+    props = doc.core_properties
+    props.title, props.author, props.comments = clean_text(title), "rwestudy", ""
+    return save_document(doc, path, timestamp)
