@@ -13,7 +13,11 @@ YES_NO = ("yes", "no")
 
 # Tokens that mean "not available" in any column (case-insensitive), unless
 # the column lists the token among its own codes (cell_of_origin "unknown").
-NA_TOKENS = frozenset({"", "na", "n/a", "nd", "unknown", "-", "nan", "none", "null"})
+# "none" is deliberately not one of them: in related_to it is a value ("not
+# related", the spec), and elsewhere it is read as written (a yes/no or number
+# column reports it, so a center's "none" is never silently turned into NA).
+NA_TOKENS_SHOWN = ("NA", "N/A", "ND", "unknown", "-", "nan", "null")  # as docs/study-data.md lists them
+NA_TOKENS = frozenset({""} | {t.lower() for t in NA_TOKENS_SHOWN})
 
 
 @dataclass(frozen=True)
@@ -164,12 +168,23 @@ _KIND_TEXT = {"id": "text (unique, pseudonymised code)", "text": "text", "yesno"
               "drugs": "`none` or drug names joined by `+`"}
 
 
+def _columns_keeping(token: str) -> list[str]:
+    return [f"{t.name}.{c.name}" for t in TABLES.values() for c in t.columns if token in c.codes]
+
+
 def schema_markdown() -> str:
     """The contract as Markdown (docs/study-data.md is generated from this)."""
     lines = ["# Study data format (generated from `src/rwestudy/io/schema.py`)", "",
              "A study is one workbook (one sheet per table) or one folder of `<table>.csv` files.",
-             "Only `patients` is required. Empty cells and `NA`, `N/A`, `ND`, `unknown`, `-` mean",
-             "not available. Yes/no columns accept yes/no, y/n, 1/0, true/false in any case.",
+             "Only `patients` is required. Empty cells and "
+             + ", ".join(f"`{t}`" for t in NA_TOKENS_SHOWN) + " (any case) mean",
+             "not available (NA), except where a column lists `unknown` among its codes",
+             "(" + ", ".join(_columns_keeping("unknown")) + "): there it is that code.",
+             "`none` is not an NA token: in `related_to` it means \"not related to any drug\";",
+             "in a yes/no, code or number column it is reported as an unreadable value (map it in",
+             "the study mapping if your centers use it); in a text column it is kept as written.",
+             "Cells are trimmed of leading and trailing spaces. Yes/no columns accept yes/no,",
+             "y/n, 1/0, true/false in any case.",
              "Codes are matched case-insensitively; other spellings go in the study mapping",
              "(see [mapping.md](mapping.md)). Regenerate with",
              "`python -c \"from rwestudy.io.schema import schema_markdown; print(schema_markdown())\"`.", ""]

@@ -1,0 +1,73 @@
+"""Silent wrong values in meaning: what a cell means is read as the spec says, or a
+finding says why not. Each study here is written by hand, so the expected counts
+are read off the file, not computed by the code under test."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import rwestudy
+from rwestudy.io.schema import NA_TOKENS
+from rwestudy.stats.adverse_events import ae_tables
+
+
+def _write(folder: Path, **tables: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in tables.items():
+        (folder / f"{name}.csv").write_text(text.lstrip("\n"), encoding="utf-8")
+    return folder
+
+
+PATIENTS = """
+patient_id,center,sex
+P1,Bologna,F
+P2,Bologna,M
+P3,Milano,F
+P4,Milano,M
+"""
+
+
+# ------------------------------------------------------------ related_to = none
+def test_none_is_not_an_na_token():
+    assert "none" not in NA_TOKENS
+    assert {"", "na", "n/a", "nd", "unknown", "-"} <= NA_TOKENS  # the spec's list
+
+
+def test_related_to_none_counts_as_not_related(tmp_path):
+    # 7 events: 3 "none" (any case), 2 attribution not recorded (empty, NA), 2 drug-related.
+    folder = _write(tmp_path / "s", patients=PATIENTS, treatment="""
+patient_id,drug
+P1,lenalidomide
+P1,tafasitamab
+""", adverse_events="""
+patient_id,term,grade,related_to
+P1,Neutrophil count decreased,3,none
+P2,Neutrophil count decreased,2,None
+P3,Fatigue,1,NONE
+P4,Fatigue,1,
+P1,Fatigue,2,NA
+P2,Diarrhea,2,lenalidomide
+P3,Diarrhea,3,tafasitamab + lenalidomide
+""")
+    study = rwestudy.load_study(folder)
+    assert list(study.adverse_events["related_to"].iloc[:3]) == ["none"] * 3
+    assert study.adverse_events["related_to"].iloc[3:5].isna().all()
+    # "none" is a known attribution, not an unknown drug
+    assert not (study.findings["rule"] == "unknown-drug").any()
+    t = ae_tables(study.adverse_events, study.patients, window=False)
+    overall = t.by_drug[(t.by_drug["term"] == "any AE") & (t.by_drug["grade_band"] == "any")]
+    events = overall.set_index("attribution")["events"]
+    assert events["none"] == 3
+    assert events["attribution NA"] == 2
+    assert events["lenalidomide"] == 2 and events["tafasitamab"] == 1 and events["any drug"] == 2
+    patients = overall.set_index("attribution")["patients"]
+    assert patients["none"] == 3  # P1, P2, P3
+
+
+def test_none_in_a_yes_no_column_is_reported_not_na(tmp_path):
+    folder = _write(tmp_path / "s", patients=PATIENTS.replace("sex\n", "sex,b_symptoms\n")
+                    .replace("P1,Bologna,F", "P1,Bologna,F,none").replace(",M\n", ",M,no\n")
+                    .replace("P3,Milano,F", "P3,Milano,F,yes"))
+    study = rwestudy.load_study(folder)
+    bad = study.findings[(study.findings["column"] == "b_symptoms")]
+    assert list(bad["row"]) == [2] and list(bad["value"]) == ["none"] and (bad["severity"] == "error").all()
