@@ -15,8 +15,10 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from rwestudy import __version__
+from rwestudy.terminal import plain
 
 app = typer.Typer(
     name="rwestudy",
@@ -58,17 +60,6 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     pass
 
 
-def _load(path: Path, mapping, date_format, partial_dates, cutoff):
-    from rwestudy.io.mapping import MappingError
-    from rwestudy.study import load_study
-
-    try:
-        return load_study(path, mapping, date_format=date_format, partial_dates=partial_dates,
-                          cutoff_date=cutoff)
-    except (FileNotFoundError, MappingError) as exc:
-        raise UserError(str(exc)) from None
-
-
 def _cell(v) -> str:
     import pandas as pd
 
@@ -76,10 +67,13 @@ def _cell(v) -> str:
 
 
 def _print_study(study, max_rows: int, show_info: bool) -> None:
+    # Every text from the data (values, names, paths) is printed as plain text (`terminal.plain`),
+    # never as Rich markup: a value '[/bold]' must show as typed, not crash or restyle the line.
     f = study.findings
     counts = {s: int((f["severity"] == s).sum()) for s in ("error", "warning", "info")}
     tables = ", ".join(f"{k} ({len(v)} rows)" for k, v in study.tables.items())
-    console.print(f"[bold]{study.source}[/bold]: {study.n_patients} patients; tables: {tables or 'none'}")
+    console.print(Text.assemble(plain(study.source, "bold"), plain(f": {study.n_patients} patients; tables: "
+                                                                   f"{tables or 'none'}")), soft_wrap=True)
     shown = f if show_info else f.loc[f["severity"] != "info"]
     # One line per finding: readable in any terminal width, easy to grep.
     for rec in shown.head(max_rows).itertuples(index=False):
@@ -89,18 +83,18 @@ def _print_study(study, max_rows: int, show_info: bool) -> None:
         if _cell(rec.value):
             where += f" = {_cell(rec.value)!r}"
         who = ", ".join(x for x in (_cell(rec.patient_id), _cell(rec.center)) if x)
-        style = SEVERITY_STYLE.get(rec.severity, "")
-        console.print(f"[{style}]{rec.severity.upper():7}[/{style}] {where}" + (f" ({who})" if who else "")
-                      + f": {rec.message}", highlight=False, markup=True, soft_wrap=True)
+        line = f" {where}" + (f" ({who})" if who else "") + f": {rec.message}"
+        console.print(Text.assemble(plain(f"{rec.severity.upper():7}", SEVERITY_STYLE.get(rec.severity)),
+                                    plain(line)), soft_wrap=True)
     if len(shown) > max_rows:
         console.print(f"... {len(shown) - max_rows} more (use --max-rows, --format json or --export)")
     centers = study.center_summary()
     if len(centers) and (counts["error"] or counts["warning"]):
         t = Table(title="Open problems per center", header_style="bold")
         for col in centers.columns:
-            t.add_column(col, justify="right" if col != "center" else "left")
+            t.add_column(plain(col), justify="right" if col != "center" else "left")
         for rec in centers.itertuples(index=False):
-            t.add_row(*[str(v) for v in rec])
+            t.add_row(*[plain(v) for v in rec])
         console.print(t)
     verdict = "[bold green]No errors.[/bold green]" if not counts["error"] else \
         f"[bold red]{counts['error']} error(s)[/bold red] must be fixed before analysis."
@@ -122,6 +116,8 @@ def _export(study, path: Path) -> None:
 MAPPING_HELP = "TOML file mapping your sheet/column names and codes (see docs/mapping.md)."
 DATE_HELP = "Date format of text dates: iso (default), DD/MM/YYYY or MM/DD/YYYY."
 PARTIAL_HELP = "Impute partial dates (2021-05, 2021): none (default: error), mid or first."
+CUTOFF_HELP = ("Data cut-off YYYY-MM-DD: later dates are errors, later events censored. Wins over the plan's "
+               "[endpoints] cutoff and the mapping's cutoff_date (default: none; dates checked against today).")
 
 # Options shared by several commands (Typer allows one OptionInfo in many signatures).
 STUDY_ARG = typer.Argument(..., help="Study workbook (.xlsx) or folder of CSV files.")
@@ -130,6 +126,7 @@ PROFILE_OPT = typer.Option(None, "--profile", help="Conventions: rwestudy, r, st
 MAPPING_OPT = typer.Option(None, "--mapping", "-m", help=MAPPING_HELP)
 DATE_OPT = typer.Option(None, "--date-format", help=DATE_HELP)
 PARTIAL_OPT = typer.Option(None, "--partial-dates", help=PARTIAL_HELP)
+CUTOFF_OPT = typer.Option(None, "--cutoff", help=CUTOFF_HELP)
 REGISTRY_OPT = typer.Option(None, "--registry-dir", help="Folder of your own registry files.")
 
 
@@ -139,7 +136,9 @@ def validate(
     mapping: Optional[Path] = MAPPING_OPT,
     date_format: Optional[str] = DATE_OPT,
     partial_dates: Optional[str] = PARTIAL_OPT,
-    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Data cut-off YYYY-MM-DD (default: today)."),
+    cutoff: Optional[str] = CUTOFF_OPT,
+    plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML: its cut-off, if any, "
+                                        "is used (so validate checks what analyze will)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     export: Optional[Path] = typer.Option(None, "--export", help="Also write the findings (.xlsx per center, .csv, .json)."),
     max_rows: int = typer.Option(50, "--max-rows", help="Findings shown on screen."),
@@ -157,9 +156,12 @@ def validate(
 
       rwestudy validate study.xlsx --format json > findings.json
     """
+    from rwestudy import pipeline
+
     if fmt not in ("text", "json"):
         raise UserError(f"--format must be text or json, got {fmt!r}")
-    s = _load(study, mapping, date_format, partial_dates, cutoff)
+    s = pipeline.validate_study(study, plan=plan, cutoff=cutoff, mapping=mapping, date_format=date_format,
+                                partial_dates=partial_dates)
     if fmt == "json":
         sys.stdout.write(json.dumps(s.to_dict(), indent=2, default=str) + "\n")
     else:
@@ -169,91 +171,42 @@ def validate(
     raise typer.Exit(0 if s.ok else 1)
 
 
-def _run_analysis(study, plan_path, profile, out: Path):
-    """Analysis with a progress line per step; writes results.json."""
-    from rwestudy.analysis.plan import PlanError, load_plan
-    from rwestudy.analysis.results import write_results
-    from rwestudy.analysis.run import analyze
-
-    try:
-        plan = load_plan(plan_path, profile=profile)
-    except PlanError as exc:
-        raise UserError(str(exc)) from None
-    with console.status("Analysing...") as status:
-        results = analyze(study, plan, progress=lambda msg: status.update(f"Analysing: {msg}..."))
-    path = write_results(results, out)
+def _print_survival(results) -> None:
     surv = results.table("survival")
     overall = surv[surv["group"] == "all"] if len(surv) else surv
     for r in overall.itertuples():
         med = f"{r.median:.1f} months" if r.reached else "not reached"
-        console.print(f"  {r.endpoint}: n={int(r.n)}, events={int(r.events)}, median {med}")
-    console.print(f"Results written to {path} (profile: {plan.profile})")
-    return results
+        console.print(plain(f"  {r.endpoint}: n={int(r.n)}, events={int(r.events)}, median {med}"))
 
 
-def _run_report(study, plan_path, profile, out: Path, *, figures: bool = True, context_with=(),
-                registry_dir=None, figure_worker=None):
-    """Analysis and report with a progress bar; prints where each output went."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from rwestudy._trace import mark
-    from rwestudy.analysis.plan import PlanError, load_plan
-    from rwestudy.analysis.run import analyze, plan_endpoints
-
-    try:
-        plan = load_plan(plan_path, profile=profile)
-    except PlanError as exc:
-        raise UserError(str(exc)) from None
-    steps = 14 + (3 if figures else 0)
-    with Progress(TextColumn("{task.description:<58}"), BarColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("Analysing", total=steps)
-
-        def say(msg: str) -> None:
-            bar.update(task, description=msg[:58], advance=1)
-
-        mark("cli: plan loaded")
-        endpoints = plan_endpoints(study, plan)  # once, for the analysis and the figure helper
-        if figure_worker is not None and figures:
-            figure_worker.early(study, endpoints, plan, Path(out) / "figures")
-            mark("cli: endpoints sent to the figure helper")
-        results = analyze(study, plan, progress=say, endpoints=endpoints)
-        mark("cli: analysis done")
-        ids = list(dict.fromkeys([*plan.context_studies, *context_with]))
-        reg_dir = registry_dir or plan.registry_dir
-        context = _context_parts(results, ids, plan.context_maic, reg_dir, out, say) \
-            if ids or plan.context_maic else None
-        # Imported after the analysis, and the writers' libraries only once the figure helper has the
-        # results (python-docx, openpyxl, Jinja2: ~0.15 s that no figure should wait for).
-        from rwestudy.report import build_report
-
-        files = build_report(results, study, out, figures=figures, context=context, progress=say,
-                             figure_worker=figure_worker)
-        bar.update(task, completed=steps)
-    mark("cli: report written")
-    console.print(f"Report written to {out}/ (profile: {plan.profile}):")
-    console.print(f"  {files.html.name}, {files.docx.name}, {files.xlsx.name}, {files.results_json.name}"
-                  + (f", figures/ ({len(files.figures)} figures as PNG, SVG and PDF)" if files.figures else ""))
-    return results, files
+def _print_report(run) -> None:
+    files = run.files
+    console.print(plain(f"Report written to {run.out}/ (profile: {run.plan.profile}):"), soft_wrap=True)
+    console.print(plain(f"  {files.html.name}, {files.docx.name}, {files.xlsx.name}, {files.results_json.name}"
+                        + (f", figures/ ({len(files.figures)} figures as PNG, SVG and PDF)" if files.figures
+                           else "")))
 
 
-def _context_parts(results, ids, maic, registry_dir, out, say) -> list[dict]:
-    """The Context section(s): comparison with published studies, and MAIC when the plan asks."""
-    from rwestudy.context.report import context_part
-    from rwestudy.context.run import maic_part
-    from rwestudy.registry import RegistryError
+class _Bar:
+    """The report's progress bar: one step per progress message of the pipeline."""
 
-    parts = []
-    try:
-        if ids:
-            say("Comparing with published studies")
-            parts.append(context_part(results, ids, registry_dir=registry_dir, figures_dir=Path(out) / "figures"))
-        if maic:
-            say(f"MAIC against {maic}")
-            parts.append(maic_part(results, maic, registry_dir=registry_dir))
-    except (KeyError, ValueError, RegistryError) as exc:
-        raise UserError(str(exc).strip('"')) from None
-    return parts
+    def __init__(self, steps: int):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description:<58}"), BarColumn(), TimeElapsedColumn(),
+                             console=console, transient=True)
+        self._task = self._bar.add_task("Analysing", total=steps)
+
+    def __enter__(self):
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._bar.__exit__(*exc)
+
+    def __call__(self, msg: str) -> None:
+        # Progress text can carry user text (a registry id): shown literally.
+        self._bar.update(self._task, description=plain(msg[:58]).markup, advance=1)
 
 
 @app.command()
@@ -262,6 +215,7 @@ def report(
     out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for the report and its files."),
     plan: Optional[Path] = PLAN_OPT,
     profile: Optional[str] = PROFILE_OPT,
+    cutoff: Optional[str] = CUTOFF_OPT,
     mapping: Optional[Path] = MAPPING_OPT,
     date_format: Optional[str] = DATE_OPT,
     partial_dates: Optional[str] = PARTIAL_OPT,
@@ -274,60 +228,26 @@ def report(
 ):
     """Validate, analyse and write the full report: report.html, report.docx, tables.xlsx, figures/, results.json.
 
+    The report is written beside --out and moved into place when complete; an earlier report in --out is
+    replaced whole.
+
     Examples:
 
       rwestudy report study.xlsx --out report/
 
       rwestudy report study.xlsx --profile stata --with l-mind-primary
     """
+    from rwestudy import pipeline
     from rwestudy._trace import mark
 
     mark("cli: report starts")
-    worker = None if no_figures else _start_figure_worker()
-    mark("cli: figure helper forked")
-    s = _load(study, mapping, date_format, partial_dates, None)
-    mark("cli: study read and validated")
-    _require_valid(s, study, allow_errors)
-    plan_with = list(with_)
-    _run_report(s, plan, profile, out, figures=not no_figures, context_with=plan_with, registry_dir=registry_dir,
-                figure_worker=worker)
-
-
-def _require_valid(s, path: Path, allow_errors: bool) -> None:
-    """Analyses refuse a study with validation errors unless the user says --allow-errors."""
-    n_err = len(s.errors)
-    if n_err and not allow_errors:
-        _print_study(s, 20, False)
-        raise UserError(f"validation found {n_err} error(s); fix them (rwestudy validate {path}) "
-                        "or pass --allow-errors to go on anyway (unreadable values are then NA)")
-
-
-def _start_figure_worker():
-    """Figures are drawn by a process that warms up while the study is read and analysed."""
-    import gc
-
-    gc.disable()  # importing creates ~10^6 objects and no garbage: no collections meanwhile (0.1 s)
-    try:
-        import rwestudy.analysis.run  # noqa: F401  (imported before the fork: the worker inherits it)
-        from rwestudy.report.figure_worker import FigureWorker
-    finally:
-        _settle_gc()
-    return FigureWorker.start()
-
-
-def _settle_gc() -> None:
-    """Keep Python's cycle collector off the imported libraries for the rest of this short-lived run.
-
-    Why: drawing the figures allocates heavily, and each collection walked the
-    million objects of pandas and matplotlib: 0.43 s of the 5.4 s of figure CPU
-    (measured with gc.callbacks). Frozen objects are skipped (and forked workers
-    do not copy their pages); young garbage is still collected, less often.
-    """
-    import gc
-
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
-    gc.enable()
+    with _Bar(14 + (0 if no_figures else 3)) as say:
+        run = pipeline.run_report(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
+                                  date_format=date_format, partial_dates=partial_dates, figures=not no_figures,
+                                  context_with=list(with_), registry_dir=registry_dir, allow_errors=allow_errors,
+                                  progress=say)
+    mark("cli: report written")
+    _print_report(run)
 
 
 @app.command()
@@ -347,6 +267,7 @@ def compare(
     registry_dir: Optional[Path] = REGISTRY_OPT,
     plan: Optional[Path] = typer.Option(None, "--plan", "-p", help="Analysis plan TOML."),
     profile: Optional[str] = PROFILE_OPT,
+    cutoff: Optional[str] = CUTOFF_OPT,
     mapping: Optional[Path] = MAPPING_OPT,
     allow_errors: bool = typer.Option(False, "--allow-errors", help="Compare even if validation found errors."),
 ):
@@ -360,41 +281,26 @@ def compare(
 
       rwestudy compare study.xlsx --curve lmind_pfs.csv --risk lmind_pfs_risk.csv --endpoint PFS --label L-MIND
     """
-    from rwestudy.analysis.plan import PlanError, load_plan
-    from rwestudy.analysis.run import analyze
-    from rwestudy.context.run import run_compare
-    from rwestudy.registry import RegistryError
+    from rwestudy import pipeline
 
-    if (curve is None) != (risk is None):
-        raise UserError("--curve and --risk go together: the digitised curve and its published numbers at risk")
-    s = _load(study, mapping, None, None, None)
-    _require_valid(s, study, allow_errors)
-    try:
-        p = load_plan(plan, profile=profile)
-    except PlanError as exc:
-        raise UserError(str(exc)) from None
     with console.status("Analysing...") as status:
-        results = analyze(s, p, progress=lambda m: status.update(f"Analysing: {m}..."))
-        try:
-            paths = run_compare(results, list(with_), out, registry_dir=registry_dir, maic=maic,
-                                maic_vars=list(maic_vars) or None, curve=curve, risk=risk, endpoint=endpoint,
-                                label=label, total_events=events, n_boot=n_boot,
-                                progress=lambda m: status.update(f"{m}..."))
-        except (ValueError, KeyError, RegistryError) as exc:
-            raise UserError(str(exc).strip('"')) from None
-        except OSError as exc:
-            raise UserError(f"cannot read {exc.filename}: {exc.strerror}") from None
-    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+        run = pipeline.run_compare(study, out, with_=list(with_), maic=maic, maic_vars=list(maic_vars),
+                                   curve=curve, risk=risk, endpoint=endpoint, label=label, events=events,
+                                   n_boot=n_boot, registry_dir=registry_dir, plan=plan, profile=profile,
+                                   cutoff=cutoff, mapping=mapping, allow_errors=allow_errors,
+                                   progress=lambda m: status.update(plain(f"{m}...")))
+    data = run.data
     for row in data.get("comparison_sentences", []):
-        console.print("  " + row["sentence"])
+        console.print(plain("  " + row["sentence"]))
     for row in data.get("comparison_warnings", []):
-        console.print(f"  [yellow]warning:[/yellow] {row['message']}")
+        console.print(Text.assemble("  ", ("warning:", "yellow"), " ", plain(row["message"])))
     for row in data.get("maic_summary", []):
-        console.print(f"  MAIC vs {row['study']}: ESS {row['ess']:.1f} of {row['n']}. {row['statement']}")
+        console.print(plain(f"  MAIC vs {row['study']}: ESS {row['ess']:.1f} of {row['n']}. {row['statement']}"))
     for row in data.get("reconstruction", []):
-        console.print(f"  Reconstructed {row['label']}: {row['n']} pseudo-patients, RMSE {row['rmse']:.4f}; "
-                      f"HR ours vs theirs {row['hr']:.2f} ({row['ci_low']:.2f}-{row['ci_high']:.2f})")
-    console.print(f"Comparison written to {out}/: " + ", ".join(p.name for p in paths.values()))
+        console.print(plain(f"  Reconstructed {row['label']}: {row['n']} pseudo-patients, RMSE {row['rmse']:.4f}; "
+                            f"HR ours vs theirs {row['hr']:.2f} ({row['ci_low']:.2f}-{row['ci_high']:.2f})"))
+    console.print(plain(f"Comparison written to {run.out}/: " + ", ".join(p.name for p in run.paths.values())),
+                  soft_wrap=True)
 
 
 @app.command()
@@ -403,6 +309,7 @@ def analyze(
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for results.json."),
     plan: Optional[Path] = PLAN_OPT,
     profile: Optional[str] = PROFILE_OPT,
+    cutoff: Optional[str] = CUTOFF_OPT,
     mapping: Optional[Path] = MAPPING_OPT,
     date_format: Optional[str] = DATE_OPT,
     partial_dates: Optional[str] = PARTIAL_OPT,
@@ -417,9 +324,15 @@ def analyze(
 
       rwestudy analyze study.xlsx --profile stata --plan plan.toml
     """
-    s = _load(study, mapping, date_format, partial_dates, None)
-    _require_valid(s, study, allow_errors)
-    _run_analysis(s, plan, profile, out)
+    from rwestudy import pipeline
+
+    with console.status("Analysing...") as status:
+        run = pipeline.run_analysis(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
+                                    date_format=date_format, partial_dates=partial_dates,
+                                    allow_errors=allow_errors,
+                                    progress=lambda msg: status.update(plain(f"Analysing: {msg}...")))
+    _print_survival(run.results)
+    console.print(plain(f"Results written to {run.results_json} (profile: {run.plan.profile})"), soft_wrap=True)
 
 
 @app.command("plan")
@@ -457,77 +370,50 @@ def demo(
 
       rwestudy demo --out demo-bad/ --with-errors
     """
-    from rwestudy.demo.errors import plant_errors
-    from rwestudy.demo.generator import make_study
-    from rwestudy.io.writers import write_csv_folder, write_workbook
-    from rwestudy.study import load_study
+    from rwestudy import pipeline
 
-    out.mkdir(parents=True, exist_ok=True)
-    worker = None if with_errors else _start_figure_worker()
-    with console.status("Generating the demo study..."):
-        tables = make_study(n_patients=patients, n_centers=centers, seed=seed)
-        if with_errors:
-            tables, planted = plant_errors(tables, seed=seed)
-            planted.to_csv(out / "planted_errors.csv", index=False)
-        path = write_workbook(tables, out / "study.xlsx")
-        if csv:
-            write_csv_folder(tables, out / "csv")
-    console.print(f"Demo study written to {path}" + (f" (and {out / 'csv'}/)" if csv else ""))
+    with _Bar(3 + (0 if with_errors else 17)) as say:
+        run = pipeline.run_demo(out, with_errors=with_errors, patients=patients, centers=centers, seed=seed,
+                                csv=csv, progress=say)
+    console.print(plain(f"Demo study written to {run.study_path}"
+                        + (f" (and {run.csv_dir}/)" if run.csv_dir else "")), soft_wrap=True)
     if with_errors:
-        console.print(f"{len(planted)} errors planted; their list is in {out / 'planted_errors.csv'}")
-    with console.status("Validating..."):
-        study = load_study(path)
-    _print_study(study, 40, False)
-    (out / "validation.json").write_text(json.dumps(study.to_dict(), indent=2, default=str), encoding="utf-8")
-    console.print(f"Validation written to {out / 'validation.json'}")
-    if not study.ok:
+        console.print(plain(f"{len(run.planted)} errors planted; their list is in {out / 'planted_errors.csv'}"))
+    _print_study(run.study, 40, False)
+    console.print(plain(f"Validation written to {run.validation_json}"), soft_wrap=True)
+    if run.report is None:
         console.print("Analysis skipped: fix the errors first (this is what the planted errors show).")
         raise typer.Exit(1)
-    _run_report(study, None, None, out, figure_worker=worker)
+    _print_report(run.report)
+
+
+def _say_error(label: str, message) -> None:
+    err.print(Text.assemble((label, "bold red"), " ", plain(message, keep="\n")), soft_wrap=True)
 
 
 def main() -> None:
     """Console-script entry point: sentences instead of tracebacks."""
+    from rwestudy.pipeline.errors import PipelineError, ValidationFailed
+
     code: int | str | None = 0
     try:
         app()  # standalone: usage errors and typer.Exit are handled by click
     except SystemExit as exc:
         code = exc.code
-    except UserError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}")
+    except ValidationFailed as exc:  # what the errors are, then how to go on
+        _print_study(exc.study, 20, False)
+        _say_error("error:", exc)
+        code = 2
+    except (UserError, PipelineError) as exc:
+        _say_error("error:", exc)
         code = 2
     except Exception as exc:  # a bug of ours: say so plainly
         if os.environ.get("RWESTUDY_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
-                  "This is a bug in rwestudy, not in your data. Re-run with RWESTUDY_DEBUG=1 and "
-                  "report the traceback.")
+        _say_error("internal error:", f"{type(exc).__name__}: {exc}\nThis is a bug in rwestudy, not in your data. "
+                   "Re-run with RWESTUDY_DEBUG=1 and report the traceback.")
         code = 3
-    _leave(code)
-
-
-def _leave(code) -> None:
-    """Exit without the interpreter tearing down pandas, matplotlib and lifelines object by object.
-
-    Why: that teardown took 0.25-0.3 s after every report was written and closed
-    (measured with RWESTUDY_TRACE). The exit handlers still run first (the figure
-    helper is stopped, multiprocessing joins its children), and output is flushed.
-    """
-    import atexit
-
-    if isinstance(code, str):  # sys.exit("message"): Python prints it and exits 1
-        print(code, file=sys.stderr)
-        code = 1
-    run_handlers = getattr(atexit, "_run_exitfuncs", None)
-    if run_handlers is None:  # not CPython: the normal way out
-        sys.exit(code)
-    run_handlers()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (| head) or stream: nothing more to say
-            code = code or 1
-    os._exit(int(code or 0))
+    sys.exit(code)
 
 
 if __name__ == "__main__":
