@@ -207,7 +207,8 @@ def _utf16(encoding):
         rows = list(csv.reader(io.StringIO(text)))
         buf = io.StringIO()
         csv.writer(buf, delimiter="\t", lineterminator="\r\n").writerows(rows)
-        (p / "patients.csv").write_bytes(buf.getvalue().encode(encoding))  # utf-16 writes its BOM
+        bom = "" if encoding == "utf-16" else "\ufeff"   # "utf-16" writes its BOM; "utf-16-be" does not
+        (p / "patients.csv").write_bytes((bom + buf.getvalue()).encode(encoding))
         return p
     return build
 
