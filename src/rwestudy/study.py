@@ -114,8 +114,12 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         claimed.add(key)
         frame, sheet = raw[key]
         sheet_names[name] = sheet
+        date1904 = bool(frame.attrs.get("date1904"))
         frame, col_findings = _canonical_columns(frame, name, config)
         parts.append(col_findings)
+        if date1904:
+            frame, shifted = _shift_1904_serials(frame, spec, name)
+            parts.append(shifted)
         typed, type_findings = coerce_table(frame, spec, codes=config.codes_for(name),
                                             date_format=config.date_format, partial_dates=config.partial_dates)
         parts.append(type_findings)
@@ -142,6 +146,29 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         centers = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")["center"]
     return Study(source=str(path), tables=tables, findings=combine(parts, centers), config=config,
                  sheet_names=sheet_names)
+
+
+# Day 0 of Excel's 1904 date system is 1904-01-01, 1,462 days after the 1900 system's day 0.
+EXCEL_1904_OFFSET_DAYS = 1462
+
+
+def _shift_1904_serials(frame: pd.DataFrame, spec, table: str):
+    """Plain serial numbers in date columns of a 1904-system workbook, moved to the 1900 system
+    the date parser reads (date cells are already dates: calamine applies the workbook's system)."""
+    frame = frame.copy()
+    notes = [empty_findings()]
+    for col in spec.columns:
+        if col.kind != "date" or col.name not in frame.columns:
+            continue
+        v = frame[col.name]
+        is_num = v.map(lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)).astype(bool)
+        if is_num.any():
+            frame.loc[is_num, col.name] = v[is_num].astype(float) + EXCEL_1904_OFFSET_DAYS
+            notes.append(finding("info", "date-1904", table,
+                                 f"the workbook uses Excel's 1904 date system: {int(is_num.sum())} serial "
+                                 f"number(s) in '{col.name}' read in that system",
+                                 row=int(v.index[is_num.to_numpy()][0]), column=col.name))
+    return frame, pd.concat(notes, ignore_index=True)
 
 
 def _canonical_columns(frame: pd.DataFrame, table: str, config: StudyConfig):

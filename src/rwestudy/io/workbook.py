@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from rwestudy.io._cells import _col_letter, _empty, _norm
+from rwestudy.io.xlsx_inspect import col_index
 from rwestudy.validation.findings import empty_findings, finding
 
 
@@ -46,6 +47,15 @@ def _frame_from_rows(rows: list[list], table: str) -> tuple[pd.DataFrame | None,
 def _read_workbook(path: Path):
     from python_calamine import CalamineWorkbook
 
+    from rwestudy.io.xlsx_inspect import WorkbookTooLarge, inspect_xlsx
+
+    info = None
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            info = inspect_xlsx(path)   # before calamine expands anything
+        except WorkbookTooLarge as exc:
+            return {}, finding("error", "workbook-too-large", "(study)",
+                               f"{path.name} is refused, it would not fit in memory: {exc}")
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several types for corrupt files
@@ -58,10 +68,70 @@ def _read_workbook(path: Path):
         except Exception as exc:
             problems.append(finding("error", "table-unreadable", sheet, f"sheet cannot be read: {exc}"))
             continue
+        sheet_info = info.sheets.get(sheet) if info is not None else None
+        if sheet_info is not None:
+            problems += _apply_inspection(rows, sheet_info, sheet)
         frame, p = _frame_from_rows(rows, sheet)
         problems.append(p)
-        if frame is not None:
-            tables[_norm(sheet)] = (frame, sheet)
+        if frame is None:
+            continue
+        if info is not None and info.date1904:
+            frame.attrs["date1904"] = True   # plain serials are shifted where the column is a date (study.py)
+        key = _norm(sheet)
+        if key in tables:
+            problems.append(finding("error", "table-duplicate", sheet,
+                                    f"sheets '{tables[key][1]}' and '{sheet}' are the same table ('{key}'): "
+                                    "merge them into one sheet or rename one; only the first is read"))
+            continue
+        tables[key] = (frame, sheet)
     return tables, pd.concat(problems, ignore_index=True)
 
 
+def _apply_inspection(rows: list[list], info, sheet: str) -> list[pd.DataFrame]:
+    """Findings for what the cell values hide (xlsx_inspect), and the values corrected in ``rows``."""
+    out = []
+    header = rows[0] if rows else []
+
+    def name(c: int) -> str:
+        return str(header[c]).strip() if c < len(header) and not _empty(header[c]) else _col_letter(c)
+
+    if info.state != "visible":
+        out.append(finding("warning", "sheet-hidden", sheet,
+                           f"sheet '{sheet}' is {'very hidden' if info.state == 'veryHidden' else 'hidden'} in "
+                           "the workbook; it is read like the others: check that it belongs to the study"))
+    for rng in info.merged:
+        first, _, last = rng.partition(":")
+        r0 = int("".join(ch for ch in first if ch.isdigit()))
+        r1 = int("".join(ch for ch in last if ch.isdigit())) if last else r0
+        if r1 < 2:
+            continue   # merged header cells hide no data
+        c0 = col_index("".join(ch for ch in first if ch.isalpha()))
+        out.append(finding("warning", "cells-merged", sheet,
+                           f"cells {rng} are merged: only {first} holds the value, the other cells read as "
+                           "empty; unmerge them and fill each cell", row=max(r0, 2), column=name(c0)))
+    for note in info.notes:
+        r, c = note.row - 1, note.column
+        if r < 1 or r >= len(rows) or c >= len(rows[r]):
+            continue
+        rows[r][c] = None
+        cell = f"{_col_letter(c)}{note.row}"
+        formula = f" (={note.formula})" if note.formula else ""
+        if note.kind == "error":
+            msg = (f"cell {cell} is a formula{formula} whose result is the error {note.value}: "
+                   "type the value itself")
+        else:
+            msg = (f"cell {cell} is a formula{formula} saved without its result (the program that wrote the "
+                   "file did not calculate it): open and save the file in Excel, or type the value")
+        out.append(finding("error", "formula-cell", sheet, msg, row=note.row, column=name(c),
+                           value=note.value or (f"={note.formula}" if note.formula else None)))
+    padded_cols = {}
+    for (row, c), text in info.padded.items():
+        r = row - 1
+        if 1 <= r < len(rows) and c < len(rows[r]):
+            rows[r][c] = text
+            padded_cols.setdefault(c, (row, text))
+    for c, (row, text) in padded_cols.items():
+        out.append(finding("info", "number-zero-padded", sheet,
+                           f"'{name(c)}' holds numbers shown zero-padded by their cell format; read as shown "
+                           f"(e.g. '{text}')", row=row, column=name(c), value=text))
+    return out
