@@ -137,7 +137,7 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         parts.append(ldh_findings)
     cutoff = config.cutoff_date if config.cutoff_date is not None else pd.Timestamp.today().normalize()
     for check in (rules.check_integrity, rules.check_date_order, rules.check_consistency,
-                  rules.check_adverse_events, rules.check_best_response):
+                  rules.check_adverse_events, rules.check_best_response, rules.check_center_spellings):
         parts.extend(check(tables))
     parts.extend(rules.check_future_dates(tables, cutoff))
     centers = None

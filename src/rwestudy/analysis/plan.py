@@ -107,6 +107,7 @@ def load_plan(path: str | Path | None = None, **overrides) -> Plan:
         values["baseline_by"] = None
     if isinstance(values.get("context_studies"), str):
         values["context_studies"] = [values["context_studies"]]
+    _check_types(values)
     plan = Plan(**values, source=source)
     try:
         plan.conventions  # validates profile and overrides
@@ -123,6 +124,32 @@ def load_plan(path: str | Path | None = None, **overrides) -> Plan:
     if bad:
         raise PlanError(f"[survival] unknown test(s) {sorted(bad)}")
     return plan
+
+
+_NUMBERS = {"days_per_month": (1, 400), "ae_window_days": (0, 3650), "stepwise_threshold": (0, 1),
+            "landmark_months": (0, 1200)}
+_NUMBER_LISTS = {"landmarks": (0, 1200)}
+_TEXT_LISTS = ("endpoints", "group_tests", "factor_endpoints", "factors", "post_baseline", "baseline",
+               "response_outcomes", "context_studies")
+_KEY_OF = {field: f"[{sec}] {key}" for sec, keys in _SECTIONS.items() for key, field in keys.items()}
+
+
+def _check_types(values: dict) -> None:
+    """Each plan value has the type and range it needs, said in one sentence naming the key."""
+    def is_num(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    for k, (lo, hi) in _NUMBERS.items():
+        if k in values and not (is_num(values[k]) and lo <= values[k] <= hi):
+            raise PlanError(f"{_KEY_OF.get(k, k)} = {values[k]!r}: expected a number from {lo} to {hi}")
+    for k, (lo, hi) in _NUMBER_LISTS.items():
+        if k in values:
+            v = values[k]
+            if not isinstance(v, list) or not all(is_num(x) and lo <= x <= hi for x in v):
+                raise PlanError(f"{_KEY_OF.get(k, k)} = {v!r}: expected a list of numbers of months, e.g. [6, 12, 24]")
+    for k in _TEXT_LISTS:
+        if k in values and not (isinstance(values[k], list) and all(isinstance(x, str) for x in values[k])):
+            raise PlanError(f"{_KEY_OF.get(k, k)} = {values[k]!r}: expected a list of names, e.g. [\"sex\", \"ecog\"]")
 
 
 def _toml_list(xs) -> str:

@@ -202,8 +202,14 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
                                  "ci_low": None, "ci_high": None, "n": len(alive)})
 
     say("Factors: Kaplan-Meier, tests, Cox")
-    factors = [f for f in plan.factors if f in pats.columns and pats[f].dropna().nunique() >= 2]
-    skipped = [f for f in plan.factors if f not in factors]
+    continuous = [f for f in plan.factors if f in pats.columns and _is_continuous(pats[f])]
+    if continuous:
+        notes.append("continuous variables are not grouping factors (each value would be its own group): "
+                     + ", ".join(continuous) + " not analysed by factor; use a categorised version (e.g. "
+                     "age_ge70_start) or add the cut to the data")
+    factors = [f for f in plan.factors if f in pats.columns and f not in continuous
+               and pats[f].dropna().nunique() >= 2]
+    skipped = [f for f in plan.factors if f not in factors and f not in continuous]
     if skipped:
         notes.append("factors not analysed (absent or a single level in the data): " + ", ".join(skipped))
     rec["group_tests"], rec["cox"], rec["ph_tests"], rec["stepwise_history"] = [], [], [], []
@@ -288,6 +294,16 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec["plan"] = [_clean(plan.to_dict())]
     say("Done")
     return Results(records=rec, endpoints=ep, plan=plan, notes=notes)
+
+
+# More distinct numeric values than this and a "factor" is a measurement (age, LDH), not groups.
+MAX_FACTOR_LEVELS = 10
+
+
+def _is_continuous(s: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(s) or str(s.dtype) == "boolean" or isinstance(s.dtype, pd.CategoricalDtype):
+        return False
+    return pd.api.types.is_numeric_dtype(s) and s.dropna().nunique() > MAX_FACTOR_LEVELS
 
 
 def _reviewer_analyses(ep, plan, conv, factors, rec, notes, say) -> None:

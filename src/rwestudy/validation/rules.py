@@ -219,7 +219,13 @@ def check_consistency(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
 
 
 def check_future_dates(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> list[pd.DataFrame]:
-    """Dates after the data cut-off (or today, when no cut-off is declared) are errors."""
+    """Dates in the future are errors; dates after an earlier data cut-off are warnings.
+
+    One cut-off concept: the analysis censors follow-up at the cut-off, so an
+    event dated after it is real data the analysis leaves out (said, not an
+    error); a date after today cannot be true.
+    """
+    today = pd.Timestamp.today().normalize()
     out = []
     for name, frame in tables.items():
         spec = TABLES.get(name)
@@ -227,10 +233,33 @@ def check_future_dates(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) ->
             continue
         for col in spec.columns:
             if col.kind == "date" and col.name in frame.columns:
-                out.append(from_mask(frame, frame[col.name] > cutoff, severity="error", rule="date-future",
-                                     table=name, column=col.name,
-                                     message=f"date is after the data cut-off {cutoff:%Y-%m-%d}"))
+                d = frame[col.name]
+                out.append(from_mask(frame, d > today, severity="error", rule="date-future", table=name,
+                                     column=col.name, message=f"date is in the future (today is {today:%Y-%m-%d})"))
+                if cutoff < today:
+                    out.append(from_mask(frame, (d > cutoff) & (d <= today), severity="warning",
+                                         rule="date-future", table=name, column=col.name,
+                                         message=f"date is after the data cut-off {cutoff:%Y-%m-%d}: the "
+                                         "analysis censors follow-up at the cut-off, so this is not counted"))
     return out
+
+
+def check_center_spellings(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """One center written two ways ('Bologna', 'bologna ', 'Bologna  S.Orsola') would be counted as two."""
+    p = tables.get(_P)
+    if p is None or "center" not in p.columns:
+        return []
+    name = p["center"].astype("string")
+    key = name.str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+    spellings = name.groupby(key).agg(lambda v: sorted(set(v.dropna())))
+    split = spellings[spellings.map(len) > 1]
+    if split.empty:
+        return []
+    usual = {k: name[key == k].value_counts().idxmax() for k in split.index}
+    odd = key.isin(split.index) & (name != key.map(usual))
+    return [from_mask(p, odd, severity="warning", rule="center-spelling", table=_P, column="center",
+                      message=lambda sel: "this center is also written '" + key[sel.index].map(usual).astype(str)
+                      + "' in other rows: write it the same way everywhere, or it counts as another center")]
 
 
 def check_integrity(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
