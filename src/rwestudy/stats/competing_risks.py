@@ -180,7 +180,7 @@ def _cif_one(t, failed, is_k, group, k, z) -> pd.DataFrame:
     own = d_k > 0
     times, cif, var, n_risk, d_k = times[own], cif[own], var[own], n_risk[own], d_k[own]
     se = np.sqrt(np.maximum(var, 0))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # CI limit -> 0 or 1
         half = z * se / (cif * np.log(cif))
         lo = np.where((cif > 0) & (cif < 1), cif ** np.exp(-half), np.nan)
         hi = np.where((cif > 0) & (cif < 1), cif ** np.exp(half), np.nan)
