@@ -56,7 +56,7 @@ Where the published rule needs data the contract does not carry, we say what we 
 Baseline: the row marked ``timepoint = baseline`` (the last one), else the last
 assessment on or before the treatment start. Earlier rows are not used (info finding).
 
-Patient level (time points after baseline and before the next line of therapy):
+Patient level (time points after baseline, up to the start of the next line of therapy):
 best response = best of CR > PR > SD > PD (CMR = CR, PMR = PR, NMR = SD, PMD = PD), NE
 when no time point is evaluable; progression date = the first PD/PMD time point; final
 response = PD when progression was documented at or before the end-of-treatment
@@ -254,13 +254,14 @@ def timepoint_responses(assessments: pd.DataFrame, patients: pd.DataFrame | None
 def patient_responses(tp: pd.DataFrame, patients: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per patient with assessments: best_response, final_response, progression_date, best_date.
 
-    Time points before the next line of therapy (``patients.next_treatment_date``) only.
+    Time points up to the next line of therapy (``patients.next_treatment_date``) only; a scan
+    on the day the next line starts is the one that led to it, so it counts for this line.
     """
     window = tp.loc[tp["evaluated"]]
     if patients is not None and "next_treatment_date" in patients.columns:
         nxt = window["patient_id"].map(patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
                                        .set_index("patient_id")["next_treatment_date"])
-        window = window.loc[(nxt.isna() | (window["date"] < pd.to_datetime(nxt))).to_numpy()]
+        window = window.loc[(nxt.isna() | (window["date"] <= pd.to_datetime(nxt))).to_numpy()]
     ids = pd.Index(tp["patient_id"].unique(), name="patient_id")
     rank = window["response"].map(RESPONSE_RANK)
     known = window.loc[rank.lt(RESPONSE_RANK["NE"]).fillna(False).to_numpy()].assign(_rank=rank)
