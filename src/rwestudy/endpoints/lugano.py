@@ -328,9 +328,9 @@ def check_lugano(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
                              message=lambda s: "progression_date is " + _fmt(s["progression_date"])
                              + " but the first PD/PMD time point in assessments is " + s["_p"]))
     resp = tables.get("responses")
-    if resp is not None and {"patient_id", "date", "response"} <= set(resp.columns):
-        ev = tp.loc[tp["evaluated"], ["patient_id", "date", "response", "category"]].drop_duplicates(
-            ["patient_id", "date"])
+    ev = tp.loc[tp["evaluated"], ["patient_id", "date", "response", "category"]].drop_duplicates(
+        ["patient_id", "date"])
+    if resp is not None and {"patient_id", "date", "response"} <= set(resp.columns) and len(ev):
         key = pd.MultiIndex.from_frame(ev[["patient_id", "date"]])
         rkey = pd.MultiIndex.from_arrays([resp["patient_id"], pd.to_datetime(resp["date"])])
         pos = key.get_indexer(rkey)
