@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rwestudy.endpoints.lugano import check_lugano
 from rwestudy.io.coerce import coerce_table
 from rwestudy.io.mapping import StudyConfig, load_mapping
 from rwestudy.io.readers import _norm, read_source
@@ -137,7 +138,8 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         parts.append(ldh_findings)
     cutoff = config.cutoff_date if config.cutoff_date is not None else pd.Timestamp.today().normalize()
     for check in (rules.check_integrity, rules.check_date_order, rules.check_consistency,
-                  rules.check_adverse_events, rules.check_best_response, rules.check_center_spellings):
+                  rules.check_adverse_events, rules.check_best_response, rules.check_center_spellings,
+                  check_lugano):
         parts.extend(check(tables))
     parts.extend(rules.check_future_dates(tables, cutoff))
     centers = None

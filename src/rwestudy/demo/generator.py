@@ -10,7 +10,7 @@ infection (grade 5). Everything is vectorised so the same generator makes the
 >>> from rwestudy.demo.generator import make_study
 >>> tables = make_study(n_patients=50, seed=1)
 >>> sorted(tables)
-['adverse_events', 'mutations', 'patients', 'prior_lines', 'responses', 'subsequent_therapies', 'treatment']
+['adverse_events', 'assessments', 'mutations', 'patients', 'prior_lines', 'responses', 'subsequent_therapies', 'treatment']
 """
 from __future__ import annotations
 
@@ -193,6 +193,9 @@ def make_study(n_patients: int = 96, n_centers: int = 26, seed: int = 20240611) 
     tables["adverse_events"] = _adverse_events(rng, patients, treat_m, died, cause)
     tables["subsequent_therapies"] = _subsequent(rng, patients, next_line)
     tables["mutations"] = _mutations(rng, pid)
+    # Own stream, so adding the imaging time points left every other table as it was.
+    tables["assessments"] = _assessments(np.random.default_rng([seed, 2014]), patients, tables["responses"],
+                                         best, final)
     return tables
 
 
@@ -360,3 +363,96 @@ def _mutations(rng, pid) -> pd.DataFrame:
         "alteration": rng.choice(_ALTERATIONS, k, p=[0.55, 0.25, 0.06, 0.06, 0.04, 0.04]),
         "vaf": np.round(rng.uniform(0.05, 0.65, k), 3),
     })
+
+
+def _assessments(rng, patients, responses, best, final) -> pd.DataFrame:
+    """Lugano 2014 imaging time points that give, rule by rule, each response row's code.
+
+    A baseline scan 5-20 days before the start, then one scan per `responses` row (same
+    date and method). Target lesions (1-6, the first the largest) shrink by one factor per
+    patient and category (PR: SPD to 20-36% of baseline, SD: 64-90%, CR: every LDi 5-15 mm),
+    so the nadir is the last scan before progression; at PD the largest lesion grows past the
+    Lugano thresholds or a new lesion appears (on PET-CT with Deauville 5). The scan that
+    gives the final response is marked end-of-treatment. Patients without any response
+    assessment (not evaluable) have no scans."""
+    pid = patients["patient_id"].to_numpy()
+    n = len(pid)
+    pos = pd.Series(np.arange(n), index=pid)
+    has = np.isin(pid, responses["patient_id"].unique())
+    m = rng.choice(np.arange(1, 7), n, p=[0.15, 0.25, 0.25, 0.15, 0.10, 0.10])
+    ldi0 = np.column_stack([rng.uniform(35, 90, n)] + [rng.uniform(18, 60, n) for _ in range(5)])
+    ldi0 = np.where(np.arange(6) < m[:, None], np.round(ldi0), np.nan)
+    sdi0 = np.round(ldi0 * rng.uniform(0.5, 0.9, (n, 6)))
+    score0 = np.where(rng.random(n) < 0.7, "5", "4")
+    marrow0 = np.where(patients["bone_marrow_involvement"].to_numpy() == "yes", "positive", "negative")
+    extranodal0 = patients["extranodal"].to_numpy() == "yes"
+    nontarget0 = np.where(rng.random(n) < 0.4, "present", "absent")
+    shrink = {"CR": rng.uniform(0.1, 0.3, n), "PR": rng.uniform(0.45, 0.6, n), "SD": rng.uniform(0.8, 0.95, n)}
+    pd_new_lesion = rng.random(n) < 0.4
+    start = patients["treatment_start_date"].to_numpy()
+
+    base = pd.DataFrame({"patient_id": pid[has], "date": start[has] - _days(rng.integers(5, 21, n)[has]).to_numpy(),
+                         "modality": np.where(rng.random(n) < 0.8, "PET-CT", "CT")[has],
+                         "response": "baseline", "_i": np.nonzero(has)[0]})
+    visits = responses.assign(modality=responses["method"], _i=pos.loc[responses["patient_id"]].to_numpy())
+    rows = pd.concat([base, visits[["patient_id", "date", "modality", "response", "_i"]]], ignore_index=True)
+    rows = rows.sort_values(["_i", "date"], kind="stable").reset_index(drop=True)
+    i, r = rows["_i"].to_numpy(), rows["response"].to_numpy()
+    pet = rows["modality"].to_numpy() == "PET-CT"
+
+    ldi, sdi = ldi0[i].copy(), sdi0[i].copy()
+    for code, f in shrink.items():
+        sel = r == code
+        ldi[sel] = np.round(ldi0[i[sel]] * f[i[sel], None])
+        sdi[sel] = np.round(sdi0[i[sel]] * f[i[sel], None])
+    cr = r == "CR"
+    ldi[cr] = np.clip(ldi[cr], 5, 15)
+    sdi[cr] = np.clip(sdi[cr], 5, ldi[cr])
+    # At progression the nadir is the previous scan (scans before it only shrink).
+    prog = np.nonzero(r == "PD")[0]
+    grow = prog[~pd_new_lesion[i[prog]]]
+    ldi[prog], sdi[prog] = ldi[prog - 1], sdi[prog - 1]
+    ldi[grow, 0] = np.maximum.reduce([ldi[grow, 0] + 12, np.ceil(ldi[grow, 0] * 1.3), np.full(len(grow), 22.0)])
+    sdi[grow, 0] = np.maximum(sdi[grow, 0] + 6, np.ceil(sdi[grow, 0] * 1.3))
+    new = np.zeros(len(rows), bool)
+    new[prog[pd_new_lesion[i[prog]]]] = True
+
+    score = np.select([r == "baseline", cr, r == "PR", r == "SD", r == "PD"],
+                      [score0[i], rng.choice(["1", "2", "3"], len(rows)), np.where(score0[i] == "4", "4",
+                       rng.choice(["4", "5"], len(rows))), score0[i], "5"], "")
+    uptake = np.select([r == "PR", r == "SD", (r == "PD") & ~new, (r == "PD") & new],
+                       ["decreased", "unchanged", "increased", "decreased"], "")
+    marrow_pos = marrow0[i] == "positive"
+    marrow = np.select([r == "baseline", cr | ~marrow_pos, pet & (r == "PR")], [marrow0[i], "negative", "reduced"],
+                       "positive")
+
+    final_i = final[i]
+    first_pd = (r == "PD") & (final_i == "PD")
+    at_best = (r == best[i]) & (final_i != "PD")
+    after_end = rows["date"].to_numpy() >= patients["treatment_end_date"].to_numpy()[i]
+    eot_pick = pd.DataFrame({"_i": i, "first": at_best & after_end, "any": at_best})
+    first_after = eot_pick.index[eot_pick["first"]].to_series().groupby(i[eot_pick["first"]]).min()
+    last_best = eot_pick.index[eot_pick["any"]].to_series().groupby(i[eot_pick["any"]]).max()
+    eot_rows = last_best.copy()
+    eot_rows.loc[first_after.index] = first_after
+    eot = np.zeros(len(rows), bool)
+    eot[eot_rows.to_numpy()] = True
+    eot |= first_pd
+    timepoint = np.select([r == "baseline", eot, ~after_end], ["baseline", "end-of-treatment", "interim"],
+                          "follow-up")
+
+    out = pd.DataFrame({"patient_id": rows["patient_id"], "date": pd.to_datetime(rows["date"]).dt.normalize(),
+                        "modality": rows["modality"], "timepoint": timepoint,
+                        "deauville": pd.Series(score).where(pet), "uptake_vs_baseline": pd.Series(uptake)
+                        .replace("", np.nan).where(pet)})
+    for k in range(6):
+        out[f"target{k + 1}_ldi_mm"] = ldi[:, k]
+        out[f"target{k + 1}_sdi_mm"] = sdi[:, k]
+    base_row = r == "baseline"
+    out["spd_mm2"] = np.nan
+    out["extranodal_disease"] = _yesno(np.where(cr, False, extranodal0[i]))
+    out["nontarget"] = np.where(cr, "absent", nontarget0[i])
+    out["new_lesions"] = _yesno(new)
+    out["bone_marrow"] = marrow
+    out.loc[base_row, "uptake_vs_baseline"] = np.nan
+    return out

@@ -159,8 +159,27 @@ MUTATIONS = Table("mutations", (
     C("vaf", "float", lo=0, hi=1),
 ), "one row per patient and altered gene", key=("patient_id", "gene"))
 
+# Lugano 2014 time points (rwestudy.endpoints.lugano derives the response from them).
+# Target lesions 1-6 keep their number at every time point; 0 x 0 when no longer visible.
+_TARGETS = tuple(C(f"target{k}_{d}_mm", "float", lo=0, hi=1000, warn_hi=300)
+                 for k in range(1, 7) for d in ("ldi", "sdi"))
+ASSESSMENTS = Table("assessments", (
+    C("patient_id", "id", required=True),
+    C("date", "date", required=True),
+    C("modality", "code", ("PET-CT", "CT"), required=True),
+    C("timepoint", "code", ("baseline", "interim", "end-of-treatment", "follow-up")),
+    C("deauville", "code", ("1", "2", "3", "4", "5", "X")),
+    C("uptake_vs_baseline", "code", ("decreased", "unchanged", "increased")),
+    *_TARGETS,
+    C("spd_mm2", "float", lo=0, hi=1e6),
+    C("extranodal_disease", "yesno"),
+    C("nontarget", "code", ("absent", "present", "progression")),
+    C("new_lesions", "yesno"),
+    C("bone_marrow", "code", ("negative", "reduced", "positive", "new")),
+), "one row per imaging time point (Lugano 2014), baseline included")
+
 TABLES: dict[str, Table] = {t.name: t for t in (
-    PATIENTS, PRIOR_LINES, RESPONSES_TABLE, TREATMENT, ADVERSE_EVENTS, SUBSEQUENT, MUTATIONS)}
+    PATIENTS, PRIOR_LINES, RESPONSES_TABLE, TREATMENT, ADVERSE_EVENTS, SUBSEQUENT, MUTATIONS, ASSESSMENTS)}
 
 
 _KIND_TEXT = {"id": "text (unique, pseudonymised code)", "text": "text", "yesno": "yes/no",
