@@ -5,7 +5,8 @@
 # with a missing inst dropped), generates two synthetic multicenter data sets
 # and writes them to tests/fixtures/r/data/frailty_multicenter.csv (25 centers,
 # times in whole months so there are many ties, one center without any event)
-# and frailty_fewcenters.csv (4 centers); writes tests/fixtures/r/frailty.json.
+# frailty_fewcenters.csv (4 centers) and frailty_strongcenters.csv (12 centers,
+# large center effects); writes tests/fixtures/r/frailty.json.
 # Numbers are exported with 15 significant digits (jsonlite's maximum).
 #
 # Model: coxph(Surv(time, event) ~ x + frailty(center, distribution = "gamma"))
@@ -43,12 +44,13 @@ write_data <- function(df, name) {
 }
 
 # ---- synthetic multicenter data ---------------------------------------------
-# Center effects drawn from a gamma frailty with variance 0.4; exponential event
+# Center effects drawn from a gamma frailty with variance 0.4 (3 for "strong",
+# where the I-likelihood still rises at theta = 2, so the search doubles theta); exponential event
 # times, uniform censoring; times rounded up to whole months (ties).
-simulate <- function(n, n_centers, seed, silent_center = NULL) {
+simulate <- function(n, n_centers, seed, silent_center = NULL, variance = 0.4) {
   set.seed(seed)
   center <- sample(seq_len(n_centers), n, replace = TRUE, prob = seq(1, 3, length.out = n_centers))
-  u <- rgamma(n_centers, shape = 1 / 0.4, scale = 0.4)
+  u <- rgamma(n_centers, shape = 1 / variance, scale = variance)
   x1 <- round(rnorm(n), 3)
   x2 <- rbinom(n, 1, 0.4)
   t_event <- rexp(n, rate = 0.05 * u[center] * exp(0.5 * x1 - 0.4 * x2))
@@ -60,8 +62,10 @@ simulate <- function(n, n_centers, seed, silent_center = NULL) {
 }
 multi <- simulate(600, 25, 20240516, silent_center = 25)
 few <- simulate(160, 4, 7)
+strong <- simulate(300, 12, 11, variance = 3)
 write_data(multi, "multicenter")
 write_data(few, "fewcenters")
+write_data(strong, "strongcenters")
 
 # ---- cases ------------------------------------------------------------------
 describe <- function(name, data, formula, ties, cluster, outer_max = 10) {
@@ -94,8 +98,7 @@ describe <- function(name, data, formula, ties, cluster, outer_max = 10) {
     theta = theta, theta_next = h$theta,
     history = hist,
     frail = unname(frail), fvar = unname(fvar),
-    levels = sort(unique(as.character(data[[cluster]][complete.cases(
-      data[, all.vars(as.formula(formula))])]))),
+    levels = levels(factor(data[[cluster]][complete.cases(data[, all.vars(as.formula(formula))])])),
     loglik = unname(fit$loglik), c_loglik = h$c.loglik,
     df = unname(fit$df), iter = unname(fit$iter), penalty = unname(fit$penalty),
     frailty_chisq = unname(fterm[4]), frailty_df = unname(fterm[5]), frailty_p = unname(fterm[6])
@@ -110,6 +113,7 @@ cases <- list(
   describe("multicenter_efron", multi, multi_f, "efron", "center"),
   describe("multicenter_breslow", multi, multi_f, "breslow", "center"),
   describe("fewcenters_efron", few, multi_f, "efron", "center"),
+  describe("strongcenters_breslow", strong, multi_f, "breslow", "center"),
   # the default search stops at outer.max = 10 on the multicenter data; let it converge
   describe("multicenter_outer30", multi, multi_f, "efron", "center", outer_max = 30),
   # theta fixed (method = "fixed"): one inner fit, no search
