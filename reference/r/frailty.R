@@ -110,6 +110,9 @@ multi_f <- "Surv(time, event) ~ x1 + x2 + frailty(center, distribution = 'gamma'
 cases <- list(
   describe("lung_efron", lung, lung_f, "efron", "inst"),
   describe("lung_breslow", lung, lung_f, "breslow", "inst"),
+  describe("lung_strata", lung,
+           "Surv(time, event) ~ age + ph.ecog + strata(sex) + frailty(inst, distribution = 'gamma')",
+           "efron", "inst"),
   describe("multicenter_efron", multi, multi_f, "efron", "center"),
   describe("multicenter_breslow", multi, multi_f, "breslow", "center"),
   describe("fewcenters_efron", few, multi_f, "efron", "center"),

@@ -36,7 +36,11 @@ def _data(name):
 
 
 def _covariates(case):
-    return [v.strip() for v in case["formula"].split("~")[1].split("+") if "frailty(" not in v]
+    return [v.strip() for v in case["formula"].split("~")[1].split("+") if "(" not in v]
+
+
+def _strata(case):
+    return re.findall(r"strata\((\w+)\)", case["formula"]) or None
 
 
 def _fit(case, data=None):
@@ -44,7 +48,7 @@ def _fit(case, data=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)   # lung: one row without ph.ecog
         return cox_frailty(_data(case["name"]) if data is None else data, "time", "event",
-                           _covariates(case), cluster=case["cluster"], ties=case["ties"],
+                           _covariates(case), cluster=case["cluster"], ties=case["ties"], strata=_strata(case),
                            theta=float(fixed.group(1)) if fixed else None, outer_max=case["outer_max"])
 
 

@@ -61,7 +61,7 @@ from rwestudy.stats._dist import chi2_sf, norm_ppf, norm_sf
 
 from . import _cox_kernel as kernel
 from .conventions import Conventions, get_conventions
-from .cox import _outcome_arrays, _resolve
+from .cox import _as_list, _outcome_arrays, _resolve, _strata_codes
 from .design import Design, build_design
 
 __all__ = ["ChiSquareTest", "FrailtyResult", "cox_frailty"]
@@ -122,6 +122,7 @@ class FrailtyResult:
     ties: str
     sparse: bool
     cluster: str
+    strata: tuple[str, ...]
     conf_level: float
     messages: tuple[str, ...]
     design: Design = field(repr=False)
@@ -141,7 +142,8 @@ class FrailtyResult:
         }, index=t["term"].to_numpy())
         ft = self.frailty_test
         lines = [
-            f"Cox model with shared gamma frailty for {self.cluster} ({self.ties.capitalize()} ties)",
+            f"Cox model with shared gamma frailty for {self.cluster} ({self.ties.capitalize()} ties"
+            + (f", strata: {', '.join(self.strata)}" if self.strata else "") + ")",
             f"n = {self.n}, events = {self.events}, clusters = {self.n_clusters}"
             + (f"; {self.n_excluded} excluded" if self.n_excluded else ""),
             show.to_string(float_format=lambda v: f"{v:.4g}"),
@@ -169,6 +171,7 @@ def cox_frailty(
     *,
     cluster: str,
     ties: str | None = None,
+    strata: str | Sequence[str] | None = None,
     theta: float | None = None,
     sparse: bool | None = None,
     reference: Mapping[str, Any] | None = None,
@@ -187,6 +190,8 @@ def cox_frailty(
         Rows with a missing cluster are excluded like any other incomplete row.
     cluster : column of clusters; at least 2 distinct values.
     ties : "breslow" or "efron" (default from ``conventions``).
+    strata : column(s) defining strata (separate baseline hazards), as
+        ``strata()`` in the R formula; the frailty is shared across strata.
     theta : fix the frailty variance (R's ``frailty(..., theta = )``);
         None chooses it by R's "em" search of the I-likelihood.
     sparse : use only the diagonal of the frailty block of the Hessian;
@@ -220,7 +225,8 @@ def cox_frailty(
     """
     ties, level, _ = _resolve(conventions, ties, conf_level, None)
     covariates = list(covariates)
-    design = build_design(df, covariates, reference=reference, required=[time, event, cluster])
+    strata_cols = _as_list(strata)
+    design = build_design(df, covariates, reference=reference, required=[time, event, cluster, *strata_cols])
     if design.n_excluded:
         if missing == "error":
             raise ValueError(f"missing values: {design.exclusion_note()}")
@@ -246,14 +252,15 @@ def cox_frailty(
     # frailty indicators first, then the covariates: coefficient vector [w, beta] as in R
     z = np.zeros((len(codes), n_clusters))
     z[np.arange(len(codes)), codes] = 1.0
-    rs = kernel.prepare(np.hstack([z, design.matrix]), stop, ev, ties=ties)
+    rs = kernel.prepare(np.hstack([z, design.matrix]), stop, ev, strata=_strata_codes(sub, strata_cols),
+                        ties=ties)
     deaths = np.bincount(codes, weights=ev.astype(float), minlength=n_clusters)
     if not (eps > 0 and iter_max >= 1 and outer_max >= 1):
         raise ValueError("eps must be > 0, iter_max and outer_max >= 1")
     model = _PenalisedModel(rs, n_clusters, sparse, eps=eps, iter_max=int(iter_max))
     search = _search_theta(model, deaths, theta, outer_max)
     return _result(design, model, search, deaths, codes, labels, ties=ties, level=level,
-                   cluster=cluster, theta_fixed=theta is not None, outer_max=outer_max,
+                   cluster=cluster, strata=tuple(strata_cols), theta_fixed=theta is not None, outer_max=outer_max,
                    iter_max=int(iter_max))
 
 
@@ -443,7 +450,7 @@ def _search_theta(model: _PenalisedModel, deaths: np.ndarray, theta_fixed: float
 # --------------------------------------------------------------------------- result
 
 def _result(design: Design, model: _PenalisedModel, search: _Search, deaths: np.ndarray,
-            codes: np.ndarray, labels, *, ties: str, level: float, cluster: str,
+            codes: np.ndarray, labels, *, ties: str, level: float, cluster: str, strata: tuple[str, ...],
             theta_fixed: bool, outer_max: int, iter_max: int) -> FrailtyResult:
     nf, p = model.nf, model.p
     fit, theta = search.final, search.theta
@@ -523,5 +530,5 @@ def _result(design: Design, model: _PenalisedModel, search: _Search, deaths: np.
         n=design.n_used, events=int(deaths.sum()), n_clusters=nf, n_excluded=design.n_excluded,
         excluded_by=dict(design.missing_by_column), outer_iterations=search.outer,
         newton_iterations=search.newton, converged=bool(search.converged), ties=ties,
-        sparse=model.sparse, cluster=cluster, conf_level=level, messages=tuple(messages), design=design,
+        sparse=model.sparse, cluster=cluster, strata=strata, conf_level=level, messages=tuple(messages), design=design,
     )
