@@ -45,7 +45,8 @@ def center_effect_records(d: pd.DataFrame, endpoint: str, covariates: list[str],
     base_se = fits["model-based"].table.set_index("term")["se"]
     for method, fit in fits.items():
         for r in fit.table.itertuples():
-            ratio = r.se / base_se.get(r.term, np.nan) if base_se.get(r.term, 0) else np.nan
+            base = base_se.get(r.term, np.nan)
+            ratio = r.se / base if base else np.nan
             rows.append({"endpoint": endpoint, "method": method, "term": r.term, "variable": r.variable,
                          "label": labels.get(r.variable, r.variable), "hr": r.hr, "ci_low": r.ci_low,
                          "ci_high": r.ci_high, "se": r.se, "se_ratio": ratio, "p": r.p, "n": fit.n,

@@ -5,6 +5,8 @@ each cell's type (date, number, text), which the date parser needs.
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -56,6 +58,8 @@ def _read_workbook(path: Path):
         except WorkbookTooLarge as exc:
             return {}, finding("error", "workbook-too-large", "(study)",
                                f"{path.name} is refused, it would not fit in memory: {exc}")
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+            info = None   # a damaged part: calamine's own error names it below
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several types for corrupt files

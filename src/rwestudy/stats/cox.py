@@ -235,19 +235,9 @@ def cox(
     covariates = list(covariates)
     strata_cols = _as_list(strata)
     required = [time, event, *strata_cols] + ([start] if start else []) + ([cluster] if cluster else [])
-    design = build_design(df, covariates, reference=reference, required=required)
-    if design.n_excluded:
-        if missing == "error":
-            raise ValueError(f"missing values: {design.exclusion_note()}")
-        if missing != "exclude":
-            raise ValueError(f"missing must be 'exclude' or 'error', got {missing!r}")
-        warnings.warn(f"Cox model: {design.exclusion_note()}", stacklevel=2)
-    sub = df.loc[design.row_mask]
-    stop, ev, st = _outcome_arrays(sub, time, event, start)
-    if (conventions if conventions is not None else get_conventions()).timefix:
-        from .timefix import merge_noise_ties
-
-        stop, st = merge_noise_ties(stop, st)
+    design, sub, (stop, ev, st) = complete_cases(df, time, event, covariates, reference=reference,
+                                                 required=required, start=start, missing=missing,
+                                                 conventions=conventions, what="Cox model")
     if firth:
         ties = "breslow"
     strata_codes = _strata_codes(sub, strata_cols)
@@ -259,6 +249,26 @@ def cox(
     if firth:
         raise ValueError("cluster-robust variance is not available for the Firth-penalised fit")
     return _robust(fit, sub[cluster].to_numpy(), strata_codes, cluster)
+
+
+def complete_cases(df: pd.DataFrame, time: str, event: str, covariates: list[str], *, reference, required,
+                   start: str | None, missing: str, conventions: Conventions | None, what: str):
+    """(design, used rows, (stop, event, start)) on complete cases: exclusions warned or refused
+    (``missing``), times tied as the conventions say (timefix). Shared by the Cox fitters."""
+    design = build_design(df, covariates, reference=reference, required=required)
+    if design.n_excluded:
+        if missing == "error":
+            raise ValueError(f"missing values: {design.exclusion_note()}")
+        if missing != "exclude":
+            raise ValueError(f"missing must be 'exclude' or 'error', got {missing!r}")
+        warnings.warn(f"{what}: {design.exclusion_note()}", stacklevel=3)
+    sub = df.loc[design.row_mask]
+    stop, ev, st = _outcome_arrays(sub, time, event, start)
+    if (conventions if conventions is not None else get_conventions()).timefix:
+        from .timefix import merge_noise_ties
+
+        stop, st = merge_noise_ties(stop, st)
+    return design, sub, (stop, ev, st)
 
 
 def _robust(fit: "CoxResult", clusters: np.ndarray, strata_codes, cluster: str) -> "CoxResult":

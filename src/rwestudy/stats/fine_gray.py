@@ -153,12 +153,14 @@ def _sums(data: _Prepared, v: np.ndarray) -> np.ndarray:
     Risk set at t_j: rows with t_k >= t_j (weight 1) and rows with t_k < t_j that
     failed from another cause (weight G(t_j-)/G(t_k-)).
     """
-    rev = v[::-1].cumsum(axis=0)[::-1]                     # sum over k >= i
-    comp = np.where(data.comp.reshape((-1,) + (1,) * (v.ndim - 1)), v / data.G.reshape((-1,) + (1,) * (v.ndim - 1)), 0)
+    def rows(a):   # a per-row weight broadcast over v's trailing axes
+        return a.reshape((-1,) + (1,) * (v.ndim - 1))
+
+    rev = v[::-1].cumsum(axis=0)[::-1]                                  # sum over k >= i
+    comp = np.where(rows(data.comp), v / rows(data.G), 0)
     fwd = np.concatenate((np.zeros((1,) + v.shape[1:]), comp.cumsum(axis=0)))   # sum over k < i
-    j = data.ev
-    start = data.block_start[j]
-    return rev[start] + data.G[j].reshape((-1,) + (1,) * (v.ndim - 1)) * fwd[start]
+    start = data.block_start[data.ev]
+    return rev[start] + rows(data.G[data.ev]) * fwd[start]
 
 
 def _loglik(data: _Prepared, x: np.ndarray, beta: np.ndarray, derivatives: bool = False):

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -60,9 +59,9 @@ from scipy.special import gammaln
 from rwestudy.stats._dist import chi2_sf, norm_ppf, norm_sf
 
 from . import _cox_kernel as kernel
-from .conventions import Conventions, get_conventions
-from .cox import _as_list, _outcome_arrays, _resolve, _strata_codes
-from .design import Design, build_design
+from .conventions import Conventions
+from .cox import _as_list, _resolve, _strata_codes, complete_cases
+from .design import Design
 
 __all__ = ["ChiSquareTest", "FrailtyResult", "cox_frailty"]
 
@@ -226,19 +225,9 @@ def cox_frailty(
     ties, level, _ = _resolve(conventions, ties, conf_level, None)
     covariates = list(covariates)
     strata_cols = _as_list(strata)
-    design = build_design(df, covariates, reference=reference, required=[time, event, cluster, *strata_cols])
-    if design.n_excluded:
-        if missing == "error":
-            raise ValueError(f"missing values: {design.exclusion_note()}")
-        if missing != "exclude":
-            raise ValueError(f"missing must be 'exclude' or 'error', got {missing!r}")
-        warnings.warn(f"Frailty Cox model: {design.exclusion_note()}", stacklevel=2)
-    sub = df.loc[design.row_mask]
-    stop, ev, _ = _outcome_arrays(sub, time, event, None)
-    if (conventions if conventions is not None else get_conventions()).timefix:
-        from .timefix import merge_noise_ties
-
-        stop, _ = merge_noise_ties(stop, None)
+    design, sub, (stop, ev, _) = complete_cases(df, time, event, covariates, reference=reference,
+                                                required=[time, event, cluster, *strata_cols], start=None,
+                                                missing=missing, conventions=conventions, what="Frailty Cox model")
     if not ev.any():
         raise ValueError("the frailty model needs at least one event")
     codes, labels = pd.factorize(sub[cluster], sort=True)
