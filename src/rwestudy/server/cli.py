@@ -151,6 +151,14 @@ def _serve(db: str, host: str, port: int, threads: int) -> None:
     from django.db import connection
     import waitress
 
+    from rwestudy.server.settings import database
+
+    try:
+        target = database(db)
+    except ValueError as exc:
+        _fail(str(exc))
+    if target["ENGINE"].endswith("sqlite3") and not Path(target["NAME"]).exists():
+        _fail(f"no database at {target['NAME']}: create it with `rwestudy serve init --db {db}`")
     _setup(db, [host, "127.0.0.1", "localhost", "[::1]"])
     if MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes()):
         _fail("the database is not up to date: run `rwestudy serve init --db ...` first")
