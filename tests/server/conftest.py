@@ -18,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("django")
-pytest.importorskip("waitress")
+try:  # the server's dependencies are core, but a checkout's old venv may lack them
+    import django  # noqa: F401
+    import waitress  # noqa: F401
+except ImportError:
+    collect_ignore_glob = ["test_*.py"]
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
