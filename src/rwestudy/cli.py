@@ -41,6 +41,15 @@ def _mount_registry() -> None:
 
 _mount_registry()
 
+
+def _mount_server() -> None:
+    from rwestudy.server.cli import app as serve_app, audit_app
+    app.add_typer(serve_app, name="serve", help="Multicenter data capture server (init, adduser, run).")
+    app.add_typer(audit_app, name="audit", help="Verify the server's audit trail.")
+
+
+_mount_server()
+
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 

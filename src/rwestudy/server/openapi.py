@@ -1,0 +1,76 @@
+"""The OpenAPI 3.1 document served at /api/schema; field schemas come from the contract."""
+from __future__ import annotations
+
+from rwestudy import __version__
+from rwestudy.io.schema import TABLES
+from rwestudy.server.forms import KEY_FIELDS
+
+_JSON = "application/json"
+
+
+def _field(col) -> dict:
+    out = {"type": ["string", "null"], "description": f"{col.kind}"}
+    if col.kind == "code":
+        out["examples"] = list(col.codes)
+    if col.lo is not None or col.hi is not None:
+        out["description"] += f"; valid range {col.lo:g} to {col.hi:g}"
+    return out
+
+
+def _ok(description: str, schema: dict | None = None, media: str = _JSON) -> dict:
+    body = {"description": description}
+    if schema is not None:
+        body["content"] = {media: {"schema": schema}}
+    return body
+
+
+def document() -> dict:
+    fields = {c.name: _field(c) for c in TABLES["patients"].columns if c.name not in KEY_FIELDS}
+    finding = {"type": "object", "properties": {k: {"type": ["string", "integer", "null"]} for k in
+                                                ("severity", "rule", "table", "record_id", "field", "value",
+                                                 "message")}}
+    auth = [{"bearer": []}]
+    not_found = _ok("no such patient, or not one you may see (the two are not told apart)")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "rwestudy data capture", "version": __version__},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {"PatientFields": {"type": "object", "properties": fields},
+                                   "Finding": finding}},
+        "paths": {
+            "/api/token": {"post": {
+                "summary": "Log in: a token for the Authorization header",
+                "requestBody": {"content": {_JSON: {"schema": {"type": "object", "required": ["username", "password"],
+                                                               "properties": {"username": {"type": "string"},
+                                                                              "password": {"type": "string"}}}}}},
+                "responses": {"200": _ok("token", {"type": "object", "properties": {"token": {"type": "string"}}}),
+                              "401": _ok("wrong username or password"),
+                              "429": _ok("too many failed logins")}}},
+            "/api/patients": {
+                "get": {"summary": "Patients you may see", "security": auth,
+                        "responses": {"200": _ok("patient_id and center of each")}},
+                "post": {"summary": "Enter a new patient in your center", "security": auth,
+                         "responses": {"201": _ok("created, with its findings"), "409": _ok("id in use")}}},
+            "/api/patients/{patient_id}": {
+                "parameters": [{"name": "patient_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "get": {"summary": "A patient's fields, other rows and open findings", "security": auth,
+                        "responses": {"200": _ok("the patient"), "404": not_found}},
+                "patch": {"summary": "Change fields; 'reason' is required to change a saved value or to "
+                                     "keep a value that fails a check", "security": auth,
+                          "requestBody": {"content": {_JSON: {"schema": {"allOf": [
+                              {"$ref": "#/components/schemas/PatientFields"},
+                              {"type": "object", "properties": {"reason": {"type": "string"}}}]}}}},
+                          "responses": {"200": _ok("saved, with the findings left open"), "404": not_found,
+                                        "422": _ok("a reason is required (nothing saved)")}}},
+            "/api/audit": {"get": {"summary": "A patient's audit trail", "security": auth,
+                                   "parameters": [{"name": "patient_id", "in": "query", "required": True,
+                                                   "schema": {"type": "string"}}],
+                                   "responses": {"200": _ok("user, time, field, old, new, reason of each change"),
+                                                 "404": not_found}}},
+            "/api/export": {"get": {"summary": "Snapshot zip: CSVs, study.xlsx, manifest.json", "security": auth,
+                                    "responses": {"200": _ok("zip", {"type": "string", "format": "binary"},
+                                                             "application/zip"),
+                                                  "403": _ok("coordinator and statistician only")}}},
+            "/api/schema": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI")}}},
+        },
+    }

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from rwestudy.server import api
+
+urlpatterns = [
+    path("api/schema", api.schema, name="api-schema"),
+    path("api/token", api.token, name="api-token"),
+    path("api/patients", api.patients, name="api-patients"),
+    path("api/patients/<str:patient_id>", api.patient, name="api-patient"),
+    path("api/audit", api.audit_rows, name="api-audit"),
+    path("api/export", api.export, name="api-export"),
+]

@@ -1,0 +1,126 @@
+"""Authorization matrix: every route x every role x own/other center x read/write, over HTTP.
+
+The routes come from Django's URL resolver, so a new route without a rule
+here fails `test_every_route_has_a_rule`. The expected answers are written
+out by hand from the roles table of issue 13, not derived from the server's
+permission code.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+
+ROLES = ("investigator", "viewer", "coordinator", "monitor", "statistician", "admin")
+ALL_CENTERS = {"coordinator", "monitor"}  # read every center's patients
+
+# route name -> op -> function(role, target) -> expected HTTP status.
+# target is "own" (a patient of the user's center, for center roles) or "other".
+def _patient_read(role, target):
+    if role in ("investigator", "viewer"):
+        return 200 if target == "own" else 404
+    return 200 if role in ALL_CENTERS else 404  # statistician, admin: no patient data
+
+
+def _patient_write(role, target):
+    if role == "investigator":
+        return 200 if target == "own" else 404
+    if role == "viewer":
+        return 403 if target == "own" else 404
+    return 403 if role in ALL_CENTERS else 404
+
+
+RULES = {
+    # A POST to a non-API page meets Django's CSRF check first: 403 before 405.
+    "api-schema": {"read": lambda role, t: 200, "write": lambda role, t: 403},
+    "api-token": {"read": lambda role, t: 405, "write": lambda role, t: 200},
+    "api-patients": {"read": lambda role, t: 200, "write": lambda role, t: 201 if role == "investigator" else 403},
+    "api-patient": {"read": _patient_read, "write": _patient_write},
+    "api-audit": {"read": _patient_read, "write": lambda role, t: 405},
+    "api-export": {"read": lambda role, t: 200 if role in ("coordinator", "statistician") else 403,
+                   "write": lambda role, t: 405},
+}
+
+
+def test_every_route_has_a_rule(django_routes):
+    assert set(django_routes) == set(RULES), "a route without an authorization rule (or a rule without a route)"
+
+
+def _request(server, route, op, role, user, target_pid, target_center, n):
+    tok = server.token(user)
+    if route == "api-schema":
+        return server.call("GET" if op == "read" else "POST", "/api/schema", body=None if op == "read" else {})
+    if route == "api-token":
+        body = {"username": user, "password": server.passwords[user]}
+        return server.call("GET" if op == "read" else "POST", "/api/token", body=None if op == "read" else body)
+    if route == "api-patients":
+        if op == "read":
+            return server.call("GET", "/api/patients", token=tok)
+        return server.call("POST", "/api/patients", token=tok,
+                           body={"patient_id": f"MX-{role}-{n}", "center": target_center})
+    if route == "api-patient":
+        if op == "read":
+            return server.call("GET", f"/api/patients/{target_pid}", token=tok)
+        return server.call("PATCH", f"/api/patients/{target_pid}", token=tok,
+                           body={"albumin_g_dl": f"3.{n}", "reason": "authorization matrix"})
+    if route == "api-audit":
+        return server.call("GET" if op == "read" else "POST", f"/api/audit?patient_id={target_pid}", token=tok,
+                           body=None if op == "read" else {})
+    if route == "api-export":
+        return server.call("GET" if op == "read" else "POST", "/api/export", token=tok,
+                           body=None if op == "read" else {})
+    raise AssertionError(f"no request for route {route}")
+
+
+def _user(server, role, centers):
+    a, _ = centers
+    name = {"investigator": f"investigator_{a.lower()}", "viewer": f"viewer_{a.lower()}"}.get(role, role)
+    assert name in server.passwords
+    return name
+
+
+def test_authorization_matrix(server, centers, demo_patients, capsys):
+    a, b = centers
+    own = sorted(p for p, c in demo_patients.items() if c == a)[0]
+    other = sorted(p for p, c in demo_patients.items() if c == b)[0]
+    rows, wrong, leaks, n = [], [], 0, 0
+    for route in sorted(RULES):
+        for op in ("read", "write"):
+            for role in ROLES:
+                user = _user(server, role, centers)
+                for target, pid, center in (("own", own, a), ("other", other, b)):
+                    n += 1
+                    r = _request(server, route, op, role, user, pid, center, n)
+                    expected = RULES[route][op](role, target)
+                    rows.append((route, op, role, target, expected, r.status))
+                    if r.status != expected:
+                        wrong.append(rows[-1])
+                    if role in ("investigator", "viewer") and target == "other":
+                        leaks += _leak(r, other, b)
+    with capsys.disabled():
+        print(f"\n{'route':<13} {'op':<6} {'role':<13} {'center':<6} expected got")
+        for row in rows:
+            print(f"{row[0]:<13} {row[1]:<6} {row[2]:<13} {row[3]:<6} {row[4]:<8} {row[5]}"
+                  + ("  <-- WRONG" if row in wrong else ""))
+        print(f"cross-center reads or writes: {leaks}")
+    assert not wrong
+    assert leaks == 0
+
+
+def _leak(reply, other_pid, other_center) -> int:
+    """1 when a center user's reply shows another center's patient or center."""
+    if reply.status >= 400:
+        return 0
+    if reply.headers.get("Content-Type") == "application/zip":
+        return 1
+    text = reply.body.decode("utf-8", "replace")
+    return int(other_pid in text or f'"center": "{other_center}"' in text)
+
+
+def test_export_of_coordinator_holds_all_centers_and_is_refused_to_center_users(server, centers, demo_patients):
+    a, _ = centers
+    r = server.call("GET", "/api/export", token=server.token("statistician"))
+    with zipfile.ZipFile(io.BytesIO(r.body)) as z:
+        text = z.read("patients.csv").decode()
+    assert set(demo_patients) <= {line.split(",")[0] for line in text.splitlines()[1:]}
+    for user in (f"investigator_{a.lower()}", f"viewer_{a.lower()}", "monitor", "admin"):
+        assert server.call("GET", "/api/export", token=server.token(user)).status == 403
