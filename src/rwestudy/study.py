@@ -21,7 +21,7 @@ from rwestudy.io.schema import TABLES
 from rwestudy.validation import rules
 from rwestudy.validation.ctcae import ctcae_terms, resolve_terms
 from rwestudy.validation.findings import (
-    center_summary, combine, empty_findings, finding, from_mask,
+    center_summary, combine, count_by_severity, empty_findings, finding, from_mask,
 )
 
 
@@ -77,7 +77,7 @@ class Study:
             "config": {"date_format": self.config.date_format, "partial_dates": self.config.partial_dates,
                        "cutoff_date": None if self.config.cutoff_date is None
                        else f"{self.config.cutoff_date:%Y-%m-%d}", "mapping": self.config.source},
-            "counts": {s: int((self.findings["severity"] == s).sum()) for s in ("error", "warning", "info")},
+            "counts": count_by_severity(self.findings),  # every row, summary findings included
             "centers": self.center_summary().to_dict(orient="records"),
             "findings": f.to_dict(orient="records"),
         }
