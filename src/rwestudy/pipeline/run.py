@@ -258,9 +258,11 @@ def run_report(study, out, *, plan=None, profile: str | None = None, cutoff=None
     out = Path(out)
     p = load_settings(plan, profile)
     mark("pipeline: plan loaded")
-    with atomic_folder(out, inputs=_inputs(study, mapping, plan, registry_dir), wait_s=lock_wait_s) as tmp:
-        with figure_helper(figures and figure_helper_process) as helper:
-            mark("pipeline: figure helper forked")
+    # The helper is forked before the output lock is taken, so it never holds the lock (a forked
+    # process shares its parent's flock) and cannot keep it after this run is killed.
+    with figure_helper(figures and figure_helper_process) as helper:
+        mark("pipeline: figure helper forked")
+        with atomic_folder(out, inputs=_inputs(study, mapping, plan, registry_dir), wait_s=lock_wait_s) as tmp:
             s, p, cut = _validated(study, p, cutoff, mapping=mapping, date_format=date_format,
                                    partial_dates=partial_dates, allow_errors=allow_errors)
             mark("pipeline: study read and validated")
@@ -318,8 +320,8 @@ def run_demo(out, *, with_errors: bool = False, patients: int = 96, centers: int
 
     say = progress or _quiet
     out = Path(out)
-    with atomic_folder(out, wait_s=lock_wait_s) as tmp:
-        with figure_helper(not with_errors) as helper:
+    with figure_helper(not with_errors) as helper:  # forked before the lock: see run_report
+        with atomic_folder(out, wait_s=lock_wait_s) as tmp:
             say("Generating the demo study")
             tables = make_study(n_patients=patients, n_centers=centers, seed=seed)
             planted = None
