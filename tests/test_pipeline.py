@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pandas as pd
 import pytest
 
@@ -59,6 +60,8 @@ def test_run_report_from_python(studies, tmp_path):
     assert run_.files.html == out / "report.html" and run_.files.results_json == out / "results.json"
     assert run_.results_json.exists() and run_.cutoff.source == "data"
     assert "Writing results.json" in seen  # progress reaches the caller (no console in the pipeline)
+    from rwestudy.analysis.results import results_schema
+    jsonschema.validate(json.loads(run_.files.results_json.read_text()), results_schema())
     assert leftovers(out) == []
     res = rwestudy.run_analysis(a, tmp_path / "an")
     assert json.loads((tmp_path / "an" / "results.json").read_text())["study"][0]["n_analysed"] == 60
