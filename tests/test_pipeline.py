@@ -100,6 +100,20 @@ def test_a_folder_with_other_files_or_the_input_is_never_replaced(studies, tmp_p
     assert study.exists()
 
 
+def test_the_current_folder_is_never_replaced_and_our_own_lock_files_are_not_foreign(studies, tmp_path,
+                                                                                     monkeypatch):
+    a, _, _ = studies
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with pytest.raises(PipelineError, match="current folder"):
+        rwestudy.run_report(a, ".", figures=False)
+    assert here.is_dir() and list(here.iterdir()) == []
+    rwestudy.run_analysis(a, "res")  # leaves res/.results.json.lock beside results.json
+    rwestudy.run_report(a, "res", figures=False)  # an earlier rwestudy output: replaced
+    assert {p.name for p in (here / "res").iterdir()} == REPORT_FILES
+
+
 # --- one run at a time --------------------------------------------------------------------------------------
 
 def _hold_lock(lock: Path, seconds: float, released: Path) -> subprocess.Popen:
