@@ -254,7 +254,7 @@ def report(
         run = pipeline.run_report(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
                                   date_format=date_format, partial_dates=partial_dates, figures=not no_figures,
                                   context_with=list(with_), registry_dir=registry_dir, allow_errors=allow_errors,
-                                  progress=say)
+                                  progress=say, exits_after=True)
     mark("cli: report written")
     _print_report(run)
 
@@ -383,7 +383,7 @@ def demo(
 
     with _Bar(3 + (0 if with_errors else 17)) as say:
         run = pipeline.run_demo(out, with_errors=with_errors, patients=patients, centers=centers, seed=seed,
-                                csv=csv, progress=say)
+                                csv=csv, progress=say, exits_after=True)
     console.print(plain(f"Demo study written to {run.study_path}"
                         + (f" (and {run.csv_dir}/)" if run.csv_dir else "")), soft_wrap=True)
     if with_errors:

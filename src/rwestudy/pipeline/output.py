@@ -71,6 +71,19 @@ def _leftovers(out: Path) -> list[Path]:
     return [p for pattern in (f".{out.name}.tmp-*", f".{out.name}.old-*") for p in out.parent.glob(pattern)]
 
 
+def _ours(name: str) -> bool:
+    """The lock file and leftovers of `atomic_file` (``analyze --out`` writes them inside a folder)."""
+    return name.startswith(".") and (name.endswith(".lock") or ".tmp-" in name or ".old-" in name)
+
+
+def _named(out: Path) -> Path:
+    """``out`` with a last component to name its lock and temporary folders after (``.`` has none)."""
+    out = Path(out).absolute()
+    if not out.name:
+        raise PipelineError(f"--out {out} cannot be replaced; name a folder inside it")
+    return out
+
+
 def check_replaceable(out: Path, inputs: tuple[Path, ...] = ()) -> None:
     """Refuse an ``out`` whose replacement would delete the user's files or the run's own input."""
     out = Path(out)
@@ -79,10 +92,14 @@ def check_replaceable(out: Path, inputs: tuple[Path, ...] = ()) -> None:
         if p is not None and Path(p).exists() and here in (Path(p).resolve(), *Path(p).resolve().parents):
             raise PipelineError(f"--out {out} holds {p}, which this run reads; the new output replaces the "
                                 f"whole folder, so write it elsewhere (e.g. --out {out / 'report'})")
+    cwd = Path.cwd().resolve()
+    if here == cwd or here in cwd.parents:  # replacing it would leave the shell in a deleted folder
+        raise PipelineError(f"--out {out} is the current folder (or holds it); the new output replaces the "
+                            "whole folder, so name a new one (e.g. --out report)")
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise PipelineError(f"--out {out} exists and is not a folder; choose a folder")
     if out.is_dir():
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_NAMES)
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_NAMES and not _ours(p.name))
         if foreign:
             raise PipelineError(f"--out {out} holds files rwestudy did not write ({', '.join(foreign[:3])}"
                                 f"{', ...' if len(foreign) > 3 else ''}); the new output replaces the whole "
@@ -95,10 +112,10 @@ def atomic_folder(out: Path, *, inputs: tuple[Path, ...] = (), wait_s: float = L
 
     On an exception nothing changes: the temporary folder is removed and ``out`` is left as it was.
     """
-    out = Path(out)
-    check_replaceable(out, inputs)
+    given, out = out, _named(out)
+    check_replaceable(given, inputs)
     with output_lock(out, wait_s):
-        check_replaceable(out, inputs)  # again: another run may have changed it while we waited
+        check_replaceable(given, inputs)  # again: another run may have changed it while we waited
         for old in _leftovers(out):
             shutil.rmtree(old, ignore_errors=True)
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -126,7 +143,7 @@ def atomic_file(path: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``path``; the file of ``path``'s name written there
     replaces ``path`` whole on success (one rename), under the lock of ``path``. Other files of
     ``path``'s folder are left alone (``analyze --out`` may share its folder with the study)."""
-    path = Path(path)
+    path = _named(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(path, wait_s):
         for old in _leftovers(path):

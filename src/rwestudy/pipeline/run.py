@@ -247,20 +247,24 @@ def _report_into(tmp: Path, s, p, cut, *, figures: bool, context_with, registry_
 def run_report(study, out, *, plan=None, profile: str | None = None, cutoff=None, mapping=None,
                date_format: str | None = None, partial_dates: str | None = None, figures: bool = True,
                context_with=(), registry_dir=None, allow_errors: bool = False, progress: Progress | None = None,
-               figure_helper_process: bool = True, lock_wait_s: float = LOCK_WAIT_S) -> ReportRun:
+               figure_helper_process: bool = True, lock_wait_s: float = LOCK_WAIT_S,
+               exits_after: bool = False) -> ReportRun:
     """Validate, analyse and write the report into ``out`` (report.html, report.docx, tables.xlsx,
     results.json, figures/). ``out`` appears complete or not at all; an earlier report there is
     replaced whole. ``figure_helper_process``: draw the figures in a helper process started now
-    (POSIX), while the study is read and analysed."""
+    (POSIX), while the study is read and analysed. ``exits_after``: the calling process ends after
+    this run (the CLI), so the collector settings of the run are left as they are (`pipeline.helper`)."""
     from rwestudy._trace import mark
 
     say = progress or _quiet
     out = Path(out)
     p = load_settings(plan, profile)
     mark("pipeline: plan loaded")
-    with atomic_folder(out, inputs=_inputs(study, mapping, plan, registry_dir), wait_s=lock_wait_s) as tmp:
-        with figure_helper(figures and figure_helper_process) as helper:
-            mark("pipeline: figure helper forked")
+    # The helper is forked before the output lock is taken, so it never holds the lock (a forked
+    # process shares its parent's flock) and cannot keep it after this run is killed.
+    with figure_helper(figures and figure_helper_process, keep_frozen=exits_after) as helper:
+        mark("pipeline: figure helper forked")
+        with atomic_folder(out, inputs=_inputs(study, mapping, plan, registry_dir), wait_s=lock_wait_s) as tmp:
             s, p, cut = _validated(study, p, cutoff, mapping=mapping, date_format=date_format,
                                    partial_dates=partial_dates, allow_errors=allow_errors)
             mark("pipeline: study read and validated")
@@ -306,7 +310,8 @@ def run_compare(study, out, *, with_=(), maic: str | None = None, maic_vars=None
 
 
 def run_demo(out, *, with_errors: bool = False, patients: int = 96, centers: int = 26, seed: int = 20240611,
-             csv: bool = False, progress: Progress | None = None, lock_wait_s: float = LOCK_WAIT_S) -> DemoRun:
+             csv: bool = False, progress: Progress | None = None, lock_wait_s: float = LOCK_WAIT_S,
+             exits_after: bool = False) -> DemoRun:
     """The shipped synthetic study in ``out``: study.xlsx, validation.json and, when it has no error,
     its full report (with ``with_errors``: planted_errors.csv and no report)."""
     import json
@@ -318,8 +323,8 @@ def run_demo(out, *, with_errors: bool = False, patients: int = 96, centers: int
 
     say = progress or _quiet
     out = Path(out)
-    with atomic_folder(out, wait_s=lock_wait_s) as tmp:
-        with figure_helper(not with_errors) as helper:
+    with figure_helper(not with_errors, keep_frozen=exits_after) as helper:  # before the lock: see run_report
+        with atomic_folder(out, wait_s=lock_wait_s) as tmp:
             say("Generating the demo study")
             tables = make_study(n_patients=patients, n_centers=centers, seed=seed)
             planted = None
