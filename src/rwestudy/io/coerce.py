@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from rwestudy.io.dates import parse_dates
+from rwestudy.io.numbers import ColumnNote, read_numbers
 from rwestudy.io.schema import NA_TOKENS, Column, Table
-from rwestudy.validation.findings import empty_findings, from_mask
+from rwestudy.validation.findings import empty_findings, finding, from_mask
 
 _YES = {"yes", "y", "1", "true", "1.0"}
 _NO = {"no", "n", "0", "false", "0.0"}
@@ -65,10 +66,23 @@ def coerce_table(raw: pd.DataFrame, spec: Table, *, codes: dict[str, dict[str, s
             frame = pd.DataFrame({name: _as_text(sub[name]), "patient_id": sub.get("patient_id"),
                                   "center": sub.get("center")}, index=sub.index)
         for sev, rule, mask, message in problems:
+            if isinstance(message, ColumnNote):
+                findings.append(_column_note(frame, mask[any_bad], sev, rule, spec.name, name, message))
+                continue
             findings.append(from_mask(frame, mask[any_bad], severity=sev, rule=rule, table=spec.name,
                                       column=name, message=message))
     findings = [f for f in findings if len(f)]
     return out, (pd.concat(findings, ignore_index=True) if findings else empty_findings())
+
+
+def _column_note(frame: pd.DataFrame, mask: pd.Series, severity: str, rule: str, table: str, column: str,
+                 note: ColumnNote) -> pd.DataFrame:
+    """One finding for all the rows in ``mask``, at the first of them."""
+    rows = frame.index[mask.to_numpy()]
+    first = frame.loc[rows[0], column]
+    shown = ", ".join(str(r) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    return finding(severity, rule, table, note.describe(len(rows), str(first), shown), row=int(rows[0]),
+                   column=column, value=first)
 
 
 def _convert(values: pd.Series, col: Column, user_codes: dict[str, str], date_format: str,
@@ -150,10 +164,9 @@ def _convert_values(values: pd.Series, col: Column, user_codes: dict[str, str], 
     if col.aliases:
         alias = dict(col.aliases)
         num_text = text.where(~text.str.lower().isin(alias).fillna(False), text.str.lower().map(alias))
-    num = pd.to_numeric(num_text.str.replace(",", ".", regex=False), errors="coerce")
-    not_number = present & num.isna()
+    num, problems, ambiguous = read_numbers(v, num_text, col)
+    not_number = present & num.isna() & ~ambiguous
     problems.append(("error", "type-number", not_number, f"'{col.name}' must be a number"))
-    num = num.astype("float64")
     infinite = present & num.notna() & ~np.isfinite(num)
     problems.append(("error", "range", infinite, f"'{col.name}' must be a finite number"))
     num = num.where(np.isfinite(num))
