@@ -17,7 +17,7 @@ from rwestudy.io.writers import write_workbook
 def _coerce(column, values, table="patients"):
     raw = pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(len(values))], column: values},
                        index=pd.RangeIndex(2, 2 + len(values), name="row"), dtype=object)
-    typed, findings = coerce_table(raw, TABLES[table], codes={}, date_format="auto", partial_dates="reject")
+    typed, findings = coerce_table(raw, TABLES[table], codes={}, date_format="iso", partial_dates="none")
     return typed[column].tolist(), findings
 
 
