@@ -145,6 +145,12 @@ def test_utf16_le_and_be_with_bom_are_read(tmp_path):
         assert list(_rule(study, "code-unknown")["row"]) == [3]
 
 
+def test_utf16_without_bom_is_recognised(tmp_path):
+    study = _study(tmp_path, {"patients.csv": PATIENTS_TAB.encode("utf-16-le")})
+    assert list(study.patients["center"]) == ["Città di Castello", "Köln"]
+    assert "without a byte-order mark" in _rule(study, "file-encoding")["message"].iloc[0]
+
+
 def test_utf8_with_bom(tmp_path):
     study = _study(tmp_path, {"patients.csv": codecs.BOM_UTF8 + "patient_id,center\nP01,Città\n".encode()})
     assert list(study.patients.columns[:2]) == ["patient_id", "center"]

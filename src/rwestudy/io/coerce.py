@@ -165,7 +165,7 @@ def _convert_values(values: pd.Series, col: Column, user_codes: dict[str, str], 
         alias = dict(col.aliases)
         num_text = text.where(~text.str.lower().isin(alias).fillna(False), text.str.lower().map(alias))
     num, problems, ambiguous = read_numbers(v, num_text, col)
-    not_number = present & num.isna() & ~ambiguous
+    not_number = present & num.isna() if ambiguous is None else present & num.isna() & ~ambiguous
     problems.append(("error", "type-number", not_number, f"'{col.name}' must be a number"))
     infinite = present & num.notna() & ~np.isfinite(num)
     problems.append(("error", "range", infinite, f"'{col.name}' must be a finite number"))

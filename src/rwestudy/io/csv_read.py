@@ -100,6 +100,19 @@ def _decode(data: bytes, name: str, table: str):
                 "info", "file-encoding", table,
                 f"{name} is {label} text (Excel's 'Unicode text'); read correctly, "
                 "but CSV UTF-8 is the preferred format")]
+    head = data[:400]
+    if len(head) >= 4 and head.count(0) >= len(head) // 3:
+        # UTF-16 without a BOM: ASCII text with every other byte NUL (valid UTF-8, so
+        # the UTF-8 decoder would "succeed" with a NUL in every character).
+        codec = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            return None, [finding("error", "file-encoding", table,
+                                  f"{name} holds NUL bytes and is not readable text; save it as CSV UTF-8")]
+        return text, [finding("info", "file-encoding", table,
+                              f"{name} is {codec.upper()} text without a byte-order mark; read as such, "
+                              "but CSV UTF-8 is the preferred format")]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:

@@ -42,30 +42,31 @@ class ColumnNote:
 
 
 def read_numbers(raw: pd.Series, text: pd.Series, col: Column):
-    """(float64 numbers, problems, ambiguous mask) for one column.
+    """(float64 numbers, problems, ambiguous mask or None) for one column.
 
     ``raw`` holds the cells (NA where blank), ``text`` their stripped text.
     Problems are (severity, rule, mask, message) like coerce's; a message is
     a string, a Series (per value) or a ColumnNote.
     """
-    present = raw.notna()
     plain = pd.to_numeric(text, errors="coerce").astype("float64")
     if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
-        typed_cell = pd.Series(False, index=raw.index)
+        is_text = raw.notna().to_numpy()
     else:  # workbook: a number cell is already a number
-        typed_cell = raw.map(lambda x: isinstance(x, (int, float, np.number)) and not isinstance(x, bool))
-    is_text = present & ~typed_cell.astype(bool)
-    none = pd.Series(False, index=raw.index)
-    t = text.where(is_text)
-    failed = is_text & plain.isna()
+        is_text = raw.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
+    failed = is_text & np.isnan(plain.to_numpy())
     # Fast path, the usual column: every value plain, and no '1.250' whose dot could be a
     # thousands separator, or one beside values such as '245.5' that settle it.
+    if not failed.any():
+        read = text[is_text]
+        dots = read[read.str.contains(".", regex=False).to_numpy(dtype=bool)]
+        if dots.empty or not dots.head(200).str.fullmatch(_DOT_THREE).all():
+            return plain, [], None
+    is_text = pd.Series(is_text, index=raw.index)
+    failed = pd.Series(failed, index=raw.index)
+    none = pd.Series(False, index=raw.index)
+    t = text.where(is_text)
     dotted = is_text & plain.notna()
     dotted[dotted] = t[dotted].str.contains(".", regex=False).to_numpy(dtype=bool)
-    if not failed.any() and not dotted.any():
-        return plain, [], none
-    if not failed.any() and not t[dotted].head(200).str.fullmatch(_DOT_THREE).all():
-        return plain, [], none  # '245.5' among the first values: a dot is the decimal mark here
     dot_three = dotted.copy()
     dot_three[dotted] = t[dotted].str.fullmatch(_DOT_THREE).to_numpy(dtype=bool)
     has_dot_decimal = dotted & ~dot_three
@@ -91,8 +92,8 @@ def read_numbers(raw: pd.Series, text: pd.Series, col: Column):
     problems = []
     comma_decimal = european_only & c.str.fullmatch(_COMMA_DECIMAL).astype(bool)
     grouped = english_only | (european_only & ~comma_decimal) | spaced.notna()
-    problems.append(("info", "number-thousands", full(grouped),
-                     "read as " + num[candidates].map(_fmt).astype(object) + _why(c, english_only, european_only, spaced)))
+    problems.append(("info", "number-thousands", full(grouped), "read as "
+                     + num[candidates].map(_fmt).astype(object) + _why(c, english_only, european_only, spaced)))
     problems.append(("info", "number-decimal-comma", full(comma_decimal), ColumnNote(
         lambda n, ex, rows: f"{n} value{'s' if n > 1 else ''} of '{col.name}' written with a decimal comma "
         f"{'were' if n > 1 else 'was'} read as decimals (e.g. '{ex}' as {_fmt(float(ex.replace(',', '.')))}; "
