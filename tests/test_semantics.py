@@ -1,6 +1,9 @@
 """Silent wrong values in meaning: what a cell means is read as the spec says, or a
 finding says why not. Each study here is written by hand, so the expected counts
 are read off the file, not computed by the code under test."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +12,15 @@ import pytest
 import rwestudy
 from rwestudy.io.schema import NA_TOKENS
 from rwestudy.stats.adverse_events import ae_tables
+
+
+SRC = Path(rwestudy.__file__).resolve().parents[1]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="200", PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", "rwestudy.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
 
 
 def _write(folder: Path, **tables: str) -> Path:
@@ -71,3 +83,23 @@ def test_none_in_a_yes_no_column_is_reported_not_na(tmp_path):
     study = rwestudy.load_study(folder)
     bad = study.findings[(study.findings["column"] == "b_symptoms")]
     assert list(bad["row"]) == [2] and list(bad["value"]) == ["none"] and (bad["severity"] == "error").all()
+
+
+# ------------------------------------------------------------ no patients
+@pytest.mark.parametrize("header", ["patient_id,center,sex\n", "patient_id,center,sex\n,,\n\n"])
+def test_header_only_patients_is_an_error(tmp_path, header):
+    folder = _write(tmp_path / "s", patients=header)
+    study = rwestudy.load_study(folder)
+    err = study.errors
+    assert study.n_patients == 0 and not study.ok
+    assert list(err["rule"]) == ["no-patients"] and list(err["table"]) == ["patients"]
+    assert "no rows" in err["message"].iloc[0]
+
+
+def test_report_refuses_a_study_without_patients(tmp_path):
+    folder = _write(tmp_path / "s", patients="patient_id,center,sex\n")
+    out = tmp_path / "out"
+    r = _cli("report", str(folder), "--out", str(out), "--no-figures")
+    assert r.returncode in (1, 2), r.stdout + r.stderr
+    assert "no rows" in r.stdout + r.stderr
+    assert not (out / "report.html").exists() and not (out / "results.json").exists()

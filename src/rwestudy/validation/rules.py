@@ -19,7 +19,7 @@ from typing import Callable
 import pandas as pd
 
 from rwestudy.io.schema import TABLES
-from rwestudy.validation.findings import from_mask
+from rwestudy.validation.findings import finding, from_mask
 
 RESPONSE_RANK = {"CR": 0, "PR": 1, "SD": 2, "PD": 3}
 
@@ -234,8 +234,12 @@ def check_future_dates(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) ->
 
 
 def check_integrity(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
-    """Unique patient ids, required values, known patients, duplicate rows."""
+    """At least one patient; unique patient ids, required values, known patients, duplicate rows."""
     out = []
+    if _P in tables and len(tables[_P]) == 0:
+        # A header-only sheet reads cleanly, but an analysis of nobody is not a result.
+        out.append(finding("error", "no-patients", _P, "the patients table has its header but no rows: "
+                           "a study needs at least one patient (one row per patient from row 2)"))
     known = set(tables[_P]["patient_id"].dropna()) if _P in tables and "patient_id" in tables[_P] else set()
     for name, frame in tables.items():
         spec = TABLES.get(name)
