@@ -103,3 +103,41 @@ def test_report_refuses_a_study_without_patients(tmp_path):
     assert r.returncode in (1, 2), r.stdout + r.stderr
     assert "no rows" in r.stdout + r.stderr
     assert not (out / "report.html").exists() and not (out / "results.json").exists()
+
+
+# ------------------------------------------------------------ one center, two spellings
+def test_center_spelled_two_ways_is_one_center_and_a_warning(tmp_path):
+    # rows 2-4 "Bologna"; row 5 "bologna  " (case, trailing spaces); row 6 "Bologna" with a
+    # double space inside "Milano  Nord" vs "Milano Nord" on rows 7-8.
+    folder = _write(tmp_path / "s", patients="""
+patient_id,center,sex
+P1,Bologna,F
+P2,Bologna,M
+P3,Bologna,F
+P4,bologna  ,M
+P5,Milano Nord,F
+P6,Milano  Nord,M
+P7,Milano Nord,F
+""")
+    study = rwestudy.load_study(folder)
+    f = study.findings[study.findings["rule"] == "center-spelling"]
+    assert list(f["row"]) == [5, 7] and (f["severity"] == "warning").all()
+    assert list(f["value"]) == ["bologna", "Milano  Nord"]
+    msg = f["message"].iloc[0]
+    assert "'Bologna' rows 2, 3, 4" in msg and "'bologna' row 5" in msg and "counted as one center" in msg
+    # normalised: two centers, not four
+    assert sorted(study.patients["center"].unique()) == ["Bologna", "Milano Nord"]
+    assert study.patients["center"].value_counts().to_dict() == {"Bologna": 4, "Milano Nord": 3}
+    summary = study.center_summary().set_index("center")
+    assert summary.loc["Bologna", "patients"] == 4 and "bologna" not in summary.index
+
+
+def test_distinct_centers_are_not_merged(tmp_path):
+    folder = _write(tmp_path / "s", patients="""
+patient_id,center,sex
+P1,Bologna,F
+P2,Bologna Sud,M
+""")
+    study = rwestudy.load_study(folder)
+    assert not (study.findings["rule"] == "center-spelling").any()
+    assert study.patients["center"].nunique() == 2

@@ -128,7 +128,8 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         parts.append(ae_findings)
     if "patients" in tables:
         tables["patients"], ldh_findings = _derive_ldh(tables["patients"])
-        parts.append(ldh_findings)
+        tables["patients"], center_findings = rules.unify_center_spellings(tables["patients"])
+        parts += [ldh_findings, center_findings]
     cutoff = config.cutoff_date if config.cutoff_date is not None else pd.Timestamp.today().normalize()
     for check in (rules.check_integrity, rules.check_date_order, rules.check_consistency,
                   rules.check_adverse_events, rules.check_best_response):

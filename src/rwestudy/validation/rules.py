@@ -13,13 +13,14 @@ Each rule is one line; adding a check means adding a row, not an ``if``.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
 
 from rwestudy.io.schema import TABLES
-from rwestudy.validation.findings import finding, from_mask
+from rwestudy.validation.findings import empty_findings, finding, from_mask
 
 RESPONSE_RANK = {"CR": 0, "PR": 1, "SD": 2, "PD": 3}
 
@@ -337,3 +338,49 @@ def check_best_response(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
                       message=lambda s: "best_response disagrees with the responses table (best there: "
                       + s["_derived"].astype(str) + "); the responses table is used")]
 
+
+
+def _center_key(name: str) -> str:
+    """What makes two spellings one center: case, runs of spaces and Unicode form do not count."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def _rows_text(rows: list[int], show: int = 5) -> str:
+    head = ", ".join(str(r) for r in rows[:show])
+    return f"row {head}" if len(rows) == 1 else (
+        f"rows {head}" + (f" and {len(rows) - show} more" if len(rows) > show else ""))
+
+
+def unify_center_spellings(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One center spelled two ways ("Bologna", "bologna", "Bologna  Sud" vs "Bologna Sud") is
+    counted as one, under its most frequent spelling; every other spelling is a warning naming
+    the spellings and their rows, so per-center counts never split a center silently."""
+    if "center" not in patients.columns or patients["center"].notna().sum() == 0:
+        return patients, empty_findings()
+    center = patients["center"]
+    present = center.dropna().astype(str)
+    rows = present.groupby(present, sort=False).groups  # spelling -> source rows (few distinct values)
+    by_key: dict[str, list[str]] = {}
+    for spelling in rows:
+        by_key.setdefault(_center_key(spelling), []).append(spelling)
+    canon: dict[str, str] = {}
+    described: dict[str, str] = {}
+    for spellings in by_key.values():
+        if len(spellings) < 2:
+            continue
+        # most rows first, then the spelling met first in the sheet
+        spellings.sort(key=lambda v: (-len(rows[v]), min(rows[v])))
+        text = "; ".join(f"'{v}' {_rows_text(sorted(rows[v]))}" for v in spellings)
+        for v in spellings:
+            canon[v], described[v] = spellings[0], text
+    if not canon:
+        return patients, empty_findings()
+    raw = center.astype("string")
+    unified = raw.map(lambda v: canon.get(v, v) if isinstance(v, str) else v).astype(center.dtype)
+    variant = (raw.ne(unified)).fillna(False)
+    frame = patients.assign(_raw=raw, center=unified, _canon=unified, _spellings=raw.map(described))
+    f = from_mask(frame, variant, severity="warning", rule="center-spelling", table=_P, column="center",
+                  value="_raw", message=lambda sel: "center '" + sel["_raw"] + "' is spelled differently "
+                  "elsewhere (" + sel["_spellings"] + "); counted as one center, '" + sel["_canon"]
+                  + "'. Use one spelling in the source")
+    return patients.assign(center=unified), f
