@@ -141,3 +141,27 @@ P2,Bologna Sud,M
     study = rwestudy.load_study(folder)
     assert not (study.findings["rule"] == "center-spelling").any()
     assert study.patients["center"].nunique() == 2
+
+
+# ------------------------------------------------------------ control characters
+def test_control_characters_are_a_warning_and_removed(tmp_path):
+    ae = ("patient_id,term,grade,outcome\n"
+          "P1,Fatigue,1,resolved\n"
+          "P2,Fatigue,2,resolved\n"
+          "P3,Fatigue,1,resol\x01ved\x0b\n"
+          "P4,Fati\x7fgue,1,ongoing\n"
+          '"P1","Nausea\tmild",1,resolved\n')
+    folder = _write(tmp_path / "s", patients=PATIENTS)
+    (folder / "adverse_events.csv").write_text(ae, encoding="utf-8")
+    study = rwestudy.load_study(folder)
+    f = study.findings[study.findings["rule"] == "control-character"]
+    assert list(zip(f["table"], f["row"], f["column"])) == [("adverse_events", 4, "outcome"),
+                                                           ("adverse_events", 5, "term")]
+    assert (f["severity"] == "warning").all()
+    assert list(f["value"]) == ["resol\\x01ved\\x0b", "Fati\\x7fgue"]   # escaped, not raw
+    assert not any("\x01" in str(v) or "\x0b" in str(v) for v in f["value"])
+    # the rest of the cell is read: the code is valid once the characters are gone
+    assert study.adverse_events.loc[4, "outcome"] == "resolved"
+    assert not ((study.findings["rule"] == "code-unknown") & (study.findings["row"] == 4)).any()
+    assert study.adverse_events.loc[5, "term"] == "Fatigue"
+    assert not (f["row"] == 6).any()   # a tab is not a control character to report

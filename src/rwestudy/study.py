@@ -113,7 +113,8 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         frame, sheet = raw[key]
         sheet_names[name] = sheet
         frame, col_findings = _canonical_columns(frame, name, config)
-        parts.append(col_findings)
+        frame, control_findings = rules.strip_control_characters(frame, name)
+        parts += [col_findings, control_findings]
         typed, type_findings = coerce_table(frame, spec, codes=config.codes_for(name),
                                             date_format=config.date_format, partial_dates=config.partial_dates)
         parts.append(type_findings)

@@ -13,6 +13,7 @@ Each rule is one line; adding a check means adding a row, not an ``if``.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Callable
@@ -384,3 +385,38 @@ def unify_center_spellings(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
                   "elsewhere (" + sel["_spellings"] + "); counted as one center, '" + sel["_canon"]
                   + "'. Use one spelling in the source")
     return patients.assign(center=unified), f
+
+
+# C0 controls except tab, newline and carriage return, plus DEL: invisible in a
+# spreadsheet, they break exports and terminals (and make "resolved" unreadable).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _escaped(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def strip_control_characters(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Remove control characters from text cells, one warning per cell (value shown escaped).
+
+    Run on the raw cells, before typing, so that a code such as "resol\\x01ved" reads as
+    "resolved" and the finding says what was removed."""
+    parts, out = [], frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        # judged once per distinct value: columns repeat a few values many times
+        bad = [v for v in pd.unique(values.dropna()) if isinstance(v, str) and _CONTROL.search(v)]
+        if not bad:
+            continue
+        mask = values.isin(bad)
+        if out is frame:
+            out = frame.copy()
+        shown = values.where(mask).map(lambda v: _escaped(v) if isinstance(v, str) else v)
+        out.loc[mask, column] = values[mask].map(lambda v: _CONTROL.sub("", v))
+        parts.append(from_mask(frame.assign(_shown=shown), mask, severity="warning", rule="control-character",
+                               table=table, column=column, value="_shown",
+                               message="contains invisible control characters (shown as \\xNN); they were "
+                               "removed and the rest of the cell is read. Delete them in the source"))
+    return out, (pd.concat(parts, ignore_index=True) if parts else empty_findings())
