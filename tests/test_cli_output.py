@@ -1,5 +1,6 @@
 """What the CLI prints from the user's data is shown as typed: no Rich markup, no terminal escapes."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -55,11 +56,18 @@ def test_validate_shows_markup_and_escapes_as_typed(hostile):
 
 
 def test_errors_name_hostile_paths_literally(hostile, tmp_path):
-    # A cut-off before the data makes validation errors; the refusal names the folder as typed.
-    r = run("analyze", hostile, "--cutoff", "2000-01-01", "--out", tmp_path / "res")
+    # A grade out of range is a validation error; the refusal names the folder as typed.
+    bad = tmp_path / f"[/i]y{ESC}[31m"
+    shutil.copytree(hostile, bad)
+    ae = (bad / "adverse_events.csv").read_text(encoding="utf-8").splitlines()
+    head = ae[0].split(",")
+    row = ae[1].split(",")
+    row[head.index("grade")] = "9"
+    (bad / "adverse_events.csv").write_text("\n".join([ae[0], ",".join(row), *ae[2:]]) + "\n", encoding="utf-8")
+    r = run("analyze", bad, "--out", tmp_path / "res")
     _no_crash(r)
     assert r.returncode == 2 and "--allow-errors" in r.stderr
-    assert "[/i]x\\x1b[31m" in r.stderr.replace("\n", "") and ESC not in r.stderr + r.stdout
+    assert "[/i]y\\x1b[31m" in r.stderr.replace("\n", "") and ESC not in r.stderr + r.stdout
     missing = tmp_path / "[/bold][link=x]nope.xlsx"
     r = run("validate", missing)
     _no_crash(r)

@@ -78,8 +78,10 @@ def _cell(v) -> str:
 def _print_study(study, max_rows: int, show_info: bool) -> None:
     # Every text from the data (values, names, paths) is printed as plain text (`terminal.plain`),
     # never as Rich markup: a value '[/bold]' must show as typed, not crash or restyle the line.
+    from rwestudy.validation.findings import count_by_severity
+
     f = study.findings
-    counts = {s: int((f["severity"] == s).sum()) for s in ("error", "warning", "info")}
+    counts = count_by_severity(f)  # a summary row counts as the findings it stands for
     tables = ", ".join(f"{k} ({len(v)} rows)" for k, v in study.tables.items())
     console.print(Text.assemble(plain(study.source, "bold"), plain(f": {study.n_patients} patients; tables: "
                                                                    f"{tables or 'none'}")), soft_wrap=True)
@@ -90,7 +92,7 @@ def _print_study(study, max_rows: int, show_info: bool) -> None:
         if _cell(rec.column):
             where += f", {rec.column}"
         if _cell(rec.value):
-            where += f" = {_cell(rec.value)!r}"
+            where += f" = '{_cell(rec.value)}'"  # shown as typed; plain() makes controls visible
         who = ", ".join(x for x in (_cell(rec.patient_id), _cell(rec.center)) if x)
         line = f" {where}" + (f" ({who})" if who else "") + f": {rec.message}"
         console.print(Text.assemble(plain(f"{rec.severity.upper():7}", SEVERITY_STYLE.get(rec.severity)),
@@ -119,13 +121,13 @@ def _export(study, path: Path) -> None:
         write_findings(study, path)
     except ExportError as exc:
         raise UserError(str(exc)) from None
-    console.print(f"Findings written to {path}")
+    console.print(Text.assemble("Findings written to ", plain(str(path))), soft_wrap=True)
 
 
 MAPPING_HELP = "TOML file mapping your sheet/column names and codes (see docs/mapping.md)."
 DATE_HELP = "Date format of text dates: iso (default), DD/MM/YYYY or MM/DD/YYYY."
 PARTIAL_HELP = "Impute partial dates (2021-05, 2021): none (default: error), mid or first."
-CUTOFF_HELP = ("Data cut-off YYYY-MM-DD: later dates are errors, later events censored. Wins over the plan's "
+CUTOFF_HELP = ("Data cut-off YYYY-MM-DD: later events are censored, later dates a warning. Wins over the plan's "
                "[endpoints] cutoff and the mapping's cutoff_date (default: none; dates checked against today).")
 
 # Options shared by several commands (Typer allows one OptionInfo in many signatures).
@@ -359,7 +361,7 @@ def plan_cmd(
     if out.exists() and not force:
         raise UserError(f"{out} exists; use --force to overwrite")
     out.write_text(default_plan_toml(), encoding="utf-8")
-    console.print(f"Default plan written to {out}")
+    console.print(Text.assemble("Default plan written to ", plain(str(out))), soft_wrap=True)
 
 
 @app.command()

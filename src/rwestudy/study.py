@@ -117,7 +117,8 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         sheet_names[name] = sheet
         date1904 = bool(frame.attrs.get("date1904"))
         frame, col_findings = _canonical_columns(frame, name, config)
-        parts.append(col_findings)
+        frame, control_findings = rules.strip_control_characters(frame, name)
+        parts += [col_findings, control_findings]
         if date1904:
             frame, shifted = _shift_1904_serials(frame, spec, name)
             parts.append(shifted)
@@ -135,11 +136,11 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         parts.append(ae_findings)
     if "patients" in tables:
         tables["patients"], ldh_findings = _derive_ldh(tables["patients"])
-        parts.append(ldh_findings)
+        tables["patients"], center_findings = rules.unify_center_spellings(tables["patients"])
+        parts += [ldh_findings, center_findings]
     cutoff = config.cutoff_date if config.cutoff_date is not None else pd.Timestamp.today().normalize()
     for check in (rules.check_integrity, rules.check_date_order, rules.check_consistency,
-                  rules.check_adverse_events, rules.check_best_response, rules.check_center_spellings,
-                  check_lugano):
+                  rules.check_adverse_events, rules.check_best_response, check_lugano):
         parts.extend(check(tables))
     parts.extend(rules.check_future_dates(tables, cutoff))
     centers = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from rwestudy.analysis.plan_check import PlanError, check_values
 from rwestudy.io.toml_file import read_toml
 from rwestudy.stats.conventions import Conventions, get_conventions
 
@@ -28,10 +29,7 @@ DEFAULT_BASELINE = [
     "refractory_last_line", "prior_asct", "prior_car_t", "months_from_last_therapy", "cns_involvement",
 ]
 ENDPOINTS = ["OS", "PFS", "DoR", "DFS", "TTNT"]
-
-
-class PlanError(ValueError):
-    """The plan file is wrong (unknown key, bad value)."""
+GROUP_TESTS = {"logrank", "gehan", "tarone-ware", "peto-peto", "wilcoxon"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,8 @@ class Plan:
     group_tests: list[str] = field(default_factory=lambda: ["logrank", "wilcoxon"])
     factor_endpoints: list[str] = field(default_factory=lambda: ["OS", "PFS"])
     factors: list[str] = field(default_factory=lambda: list(DEFAULT_FACTORS))
+    # Cut points that turn a continuous variable into groups: {"age_at_start": [70]} or "median".
+    factor_cuts: dict = field(default_factory=dict)
     multivariate: str = "significant"  # "significant" (univariate p < threshold) or "all"
     stepwise_threshold: float = 0.05
     stepwise_test: str = "wald"
@@ -74,7 +74,8 @@ _SECTIONS = {
     "endpoints": {"days_per_month": "days_per_month", "ae_window_days": "ae_window_days", "cutoff": "cutoff",
                   "analyse": "endpoints"},
     "survival": {"landmarks": "landmarks", "tests": "group_tests"},
-    "factors": {"endpoints": "factor_endpoints", "variables": "factors", "multivariate": "multivariate",
+    "factors": {"endpoints": "factor_endpoints", "variables": "factors", "cuts": "factor_cuts",
+                "multivariate": "multivariate",
                 "stepwise_threshold": "stepwise_threshold", "stepwise_test": "stepwise_test",
                 "post_baseline": "post_baseline", "landmark_months": "landmark_months"},
     "baseline": {"variables": "baseline", "by": "baseline_by"},
@@ -101,55 +102,17 @@ def load_plan(path: str | Path | None = None, **overrides) -> Plan:
                     raise PlanError(f"unknown key '{key}' in [{section}]; keys: {', '.join(_SECTIONS[section])}")
                 values[_SECTIONS[section][key]] = value
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if values.get("cutoff") == "":
-        values["cutoff"] = None
     if values.get("baseline_by") == "":
         values["baseline_by"] = None
     if isinstance(values.get("context_studies"), str):
         values["context_studies"] = [values["context_studies"]]
-    _check_types(values)
+    values = check_values(values, endpoints=ENDPOINTS, tests=GROUP_TESTS, conventions_cls=Conventions)
     plan = Plan(**values, source=source)
     try:
         plan.conventions  # validates profile and overrides
     except ValueError as exc:
-        raise PlanError(str(exc)) from None
-    for e in plan.endpoints + plan.factor_endpoints:
-        if e not in ENDPOINTS:
-            raise PlanError(f"unknown endpoint {e!r}; endpoints: {', '.join(ENDPOINTS)}")
-    if plan.multivariate not in ("significant", "all"):
-        raise PlanError("[factors] multivariate must be 'significant' or 'all'")
-    if plan.stepwise_test not in ("wald", "lr"):
-        raise PlanError("[factors] stepwise_test must be 'wald' or 'lr'")
-    bad = set(plan.group_tests) - {"logrank", "gehan", "tarone-ware", "peto-peto", "wilcoxon"}
-    if bad:
-        raise PlanError(f"[survival] unknown test(s) {sorted(bad)}")
+        raise PlanError(f"[conventions] {exc}") from None
     return plan
-
-
-_NUMBERS = {"days_per_month": (1, 400), "ae_window_days": (0, 3650), "stepwise_threshold": (0, 1),
-            "landmark_months": (0, 1200)}
-_NUMBER_LISTS = {"landmarks": (0, 1200)}
-_TEXT_LISTS = ("endpoints", "group_tests", "factor_endpoints", "factors", "post_baseline", "baseline",
-               "response_outcomes", "context_studies")
-_KEY_OF = {field: f"[{sec}] {key}" for sec, keys in _SECTIONS.items() for key, field in keys.items()}
-
-
-def _check_types(values: dict) -> None:
-    """Each plan value has the type and range it needs, said in one sentence naming the key."""
-    def is_num(x):
-        return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-    for k, (lo, hi) in _NUMBERS.items():
-        if k in values and not (is_num(values[k]) and lo <= values[k] <= hi):
-            raise PlanError(f"{_KEY_OF.get(k, k)} = {values[k]!r}: expected a number from {lo} to {hi}")
-    for k, (lo, hi) in _NUMBER_LISTS.items():
-        if k in values:
-            v = values[k]
-            if not isinstance(v, list) or not all(is_num(x) and lo <= x <= hi for x in v):
-                raise PlanError(f"{_KEY_OF.get(k, k)} = {v!r}: expected a list of numbers of months, e.g. [6, 12, 24]")
-    for k in _TEXT_LISTS:
-        if k in values and not (isinstance(values[k], list) and all(isinstance(x, str) for x in values[k])):
-            raise PlanError(f"{_KEY_OF.get(k, k)} = {values[k]!r}: expected a list of names, e.g. [\"sex\", \"ecog\"]")
 
 
 def _toml_list(xs) -> str:
@@ -186,6 +149,8 @@ tests = {_toml_list(p.group_tests)}        # logrank | gehan | tarone-ware | pet
 [factors]
 endpoints = {_toml_list(p.factor_endpoints)}
 variables = {_toml_list(p.factors)}
+# A continuous variable (age_at_start, ldh, ...) is a factor only with stated cut points, e.g.
+# cuts = {{ age_at_start = [70], ldh = "median" }}    # [70]: groups < 70 and >= 70
 multivariate = "{p.multivariate}"       # significant: factors with univariate p < threshold; all: every factor
 stepwise_threshold = {p.stepwise_threshold}
 stepwise_test = "{p.stepwise_test}"            # wald | lr

@@ -18,6 +18,7 @@ import pandas as pd
 from rwestudy import __version__
 from rwestudy.analysis.exposure import death_causes, subsequent_therapies, treatment_exposure
 from rwestudy.analysis.plan import Plan
+from rwestudy.analysis.variables import categorise, is_continuous
 from rwestudy.endpoints import Endpoints, derive_endpoints
 from rwestudy.stats.adverse_events import ae_tables
 from rwestudy.stats.association import compare_categorical
@@ -96,17 +97,30 @@ def _endpoint_rows(ep, endpoint: str) -> pd.DataFrame:
     return cache[endpoint]
 
 
-def _patient_lookup(ep) -> pd.DataFrame:
-    cache = ep.__dict__.setdefault("_rows_cache", {})
-    if "_patients" not in cache:
-        cache["_patients"] = ep.patients.set_index("patient_id")
-    return cache["_patients"]
+def _grouped_factors(pats: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, list[dict], list[str]]:
+    """The patients table as the factor analyses see it: each variable with cut points in the plan
+    replaced by its groups. Returns that table, the grouping rules (for results.json) and the
+    continuous variables without cut points, which are not grouping factors."""
+    out, rules, continuous = pats, [], []
+    wanted = [*plan.factors, *([plan.baseline_by] if plan.baseline_by else [])]
+    for f in dict.fromkeys(wanted):
+        if f not in pats.columns:
+            continue
+        if f in plan.factor_cuts:
+            groups, rule = categorise(pats[f], plan.factor_cuts[f], f)
+            out = out.assign(**{f: groups})
+            rules.append({"variable": f, "label": FACTOR_LABELS.get(f, f), "cuts": plan.factor_cuts[f],
+                          "levels": list(groups.cat.categories), "n_missing": int(groups.isna().sum()),
+                          "rule": rule})
+        elif is_continuous(f, pats[f]):
+            continuous.append(f)
+    return out, rules, continuous
 
 
-def _factor_frame(ep, endpoint: str, factor: str) -> tuple[pd.DataFrame, int]:
+def _factor_frame(ep, endpoint: str, factor: str, lookup: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Endpoint rows with the factor attached; rows with the factor missing dropped and counted."""
     d = _endpoint_rows(ep, endpoint)
-    values = _patient_lookup(ep)[factor]
+    values = lookup[factor]
     d = d.assign(**{factor: d["patient_id"].map(values)})
     missing = int(d[factor].isna().sum())
     d = d.loc[d[factor].notna()].copy()
@@ -169,10 +183,22 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec["conventions"] = [dict(conv.to_dict(), description=" ".join(conv.describe()))]
     rec["censoring"] = [{"rule": r} for r in ep.censoring]
 
+    fpats, group_rules, continuous = _grouped_factors(pats, plan)
+    rec["factor_groups"] = group_rules
+    notes += [f"{r['rule']} (stated in the plan); every analysis by {r['variable']} uses these groups."
+              for r in group_rules]
+
     say("Baseline table")
-    variables = [v for v in plan.baseline if v in pats.columns and pats[v].notna().any()]
     by = plan.baseline_by if plan.baseline_by in pats.columns else None
-    t1 = table_one(pats, variables, by=by, conventions=conv, tests=by is not None)
+    if by is not None and by in continuous:
+        notes.append(f"Table 1 not split by {by}: a continuous number needs cut points ([factors] cuts)")
+        by = None
+    if plan.baseline_by and by is None and plan.baseline_by not in pats.columns:
+        notes.append(f"Table 1 not split by {plan.baseline_by}: the study has no such column")
+    # the grouping variable is the columns of Table 1, not one of its rows
+    variables = [v for v in plan.baseline if v in pats.columns and pats[v].notna().any() and v != by]
+    t1 = table_one(pats.assign(**{by: fpats[by]}) if by else pats, variables, by=by, conventions=conv,
+                   tests=by is not None)
     rec["baseline"] = _records(t1.records.rename(columns={"level_or_statistic": "level"}))
     rec["baseline_tests"] = _records(t1.tests) if by else []
 
@@ -202,21 +228,24 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
                                  "ci_low": None, "ci_high": None, "n": len(alive)})
 
     say("Factors: Kaplan-Meier, tests, Cox")
-    continuous = [f for f in plan.factors if f in pats.columns and _is_continuous(pats[f])]
-    if continuous:
-        notes.append("continuous variables are not grouping factors (each value would be its own group): "
-                     + ", ".join(continuous) + " not analysed by factor; use a categorised version (e.g. "
-                     "age_ge70_start) or add the cut to the data")
-    factors = [f for f in plan.factors if f in pats.columns and f not in continuous
-               and pats[f].dropna().nunique() >= 2]
+    factors = [f for f in plan.factors if f in fpats.columns and f not in continuous
+               and fpats[f].dropna().nunique() >= 2]
     skipped = [f for f in plan.factors if f not in factors and f not in continuous]
+    if continuous:
+        notes.append("continuous numbers not analysed as grouping factors (a log-rank test would compare one "
+                     "group per value; give cut points in [factors] cuts): " + ", ".join(continuous))
     if skipped:
         notes.append("factors not analysed (absent or a single level in the data): " + ", ".join(skipped))
     rec["group_tests"], rec["cox"], rec["ph_tests"], rec["stepwise_history"] = [], [], [], []
     tests = list(dict.fromkeys(plan.group_tests))
+    lookup = fpats.set_index("patient_id")
+    factor_flow: list[dict] = []
     for e in plan.factor_endpoints:
         for f in factors:
-            d, missing = _factor_frame(ep, e, f)
+            d, missing = _factor_frame(ep, e, f, lookup)
+            if missing:  # dropped from this comparison, as R does, and counted in the patient flow
+                factor_flow.append({"endpoint": f"{e} by {f}", "n_in": len(d) + missing,
+                                    "reason": f"missing {f}", "n": missing})
             if d[f].nunique() < 2 or len(d) == 0:
                 continue
             km = kaplan_meier(d, "time", "event", by=f, conventions=conv)
@@ -228,7 +257,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
                                            "test": g.test, "statistic": g.statistic, "df": g.df, "p": g.p,
                                            "n": len(d), "n_missing": missing,
                                            "post_baseline": f in plan.post_baseline})
-        rec["cox"] += _cox_models(ep, e, factors, plan, conv, rec, notes)
+        rec["cox"] += _cox_models(ep, e, factors, plan, conv, rec, notes, lookup)
 
     say("Post-baseline factors: landmark and time-dependent Cox")
     rec["post_baseline"] = []
@@ -243,7 +272,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
                      "comparing them as fixed baseline groups overstates their benefit. See the landmark and "
                      "time-dependent Cox analyses (post_baseline).")
 
-    _reviewer_analyses(ep, plan, conv, factors, rec, notes, say)
+    _reviewer_analyses(ep, plan, conv, factors, lookup, rec, notes, say)
 
     say("Associations with response")
     rec["associations"] = []
@@ -251,11 +280,11 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
         if outcome not in pats:
             continue
         for f in factors:
-            sub = pats[[outcome, f]].dropna()
+            sub = fpats[[outcome, f]].dropna()
             if sub[outcome].nunique() < 2 or sub[f].nunique() < 2:
                 continue
-            r = compare_categorical(pats.assign(**{outcome: pats[outcome].astype("object"),
-                                                   f: pats[f].astype("object")}), outcome, f, conventions=conv)
+            r = compare_categorical(fpats.assign(**{outcome: fpats[outcome].astype("object"),
+                                                    f: fpats[f].astype("object")}), outcome, f, conventions=conv)
             rec["associations"].append({"outcome": outcome, "variable": f, "test": r.test,
                                         "statistic": r.statistic, "df": r.df, "p": r.p, "rule": r.rule,
                                         "n": r.n_used, "n_excluded": r.n_excluded})
@@ -287,8 +316,10 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec["subsequent_therapies"] = subsequent_therapies(ep.tables.get("subsequent_therapies"), len(pats))
     rec["death_causes"] = death_causes(pats)
 
-    rec["patient_flow"] = _records(ep.flow)
-    rec["exclusions"] = _records(ep.exclusions.groupby(["endpoint", "reason"]).size().rename("n").reset_index())
+    notes += _missing_factor_notes(fpats, factors, factor_flow)
+    rec["patient_flow"] = _records(ep.flow) + _factor_flow_records(factor_flow)
+    rec["exclusions"] = (_records(ep.exclusions.groupby(["endpoint", "reason"]).size().rename("n").reset_index())
+                         + [{"endpoint": x["endpoint"], "reason": x["reason"], "n": x["n"]} for x in factor_flow])
     rec["findings"] = _records(findings) if findings is not None else []
     rec["notes"] = [{"note": n} for n in notes]
     rec["plan"] = [_clean(plan.to_dict())]
@@ -296,17 +327,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     return Results(records=rec, endpoints=ep, plan=plan, notes=notes)
 
 
-# More distinct numeric values than this and a "factor" is a measurement (age, LDH), not groups.
-MAX_FACTOR_LEVELS = 10
-
-
-def _is_continuous(s: pd.Series) -> bool:
-    if pd.api.types.is_bool_dtype(s) or str(s.dtype) == "boolean" or isinstance(s.dtype, pd.CategoricalDtype):
-        return False
-    return pd.api.types.is_numeric_dtype(s) and s.dropna().nunique() > MAX_FACTOR_LEVELS
-
-
-def _reviewer_analyses(ep, plan, conv, factors, rec, notes, say) -> None:
+def _reviewer_analyses(ep, plan, conv, factors, lookup, rec, notes, say) -> None:
     """Competing risks, center effects and RMST: the statistics a reviewer asks for next."""
     from rwestudy.analysis.center_effects import CHOICE, center_effect_records
     from rwestudy.analysis.competing import RULE, competing_records
@@ -316,7 +337,7 @@ def _reviewer_analyses(ep, plan, conv, factors, rec, notes, say) -> None:
 
     def frame_for(e, f):   # shared by the competing-risks and RMST sections (read-only there)
         if (e, f) not in frames:
-            frames[e, f] = _factor_frame(ep, e, f)
+            frames[e, f] = _factor_frame(ep, e, f, lookup)
         return frames[e, f]
 
     say("Competing risks")
@@ -332,7 +353,7 @@ def _reviewer_analyses(ep, plan, conv, factors, rec, notes, say) -> None:
         for e in plan.factor_endpoints:
             chosen = sorted({r["variable"] for r in rec["cox"] if r["endpoint"] == e and r["model"] == "multivariate"})
             if chosen:
-                d = _cox_frame(ep, e, chosen)
+                d = _cox_frame(ep, e, chosen, lookup)
                 d["center"] = d["patient_id"].map(centers)
                 rec["center_effects"] += center_effect_records(d, e, [f for f in factors if f in chosen], conv,
                                                                FACTOR_LABELS)
@@ -344,6 +365,29 @@ def _reviewer_analyses(ep, plan, conv, factors, rec, notes, say) -> None:
                             FACTOR_LABELS, conv.conf_level))
 
 
+def _factor_flow_records(factor_flow: list[dict]) -> list[dict]:
+    """One balanced flow scope per comparison that lost patients to a missing factor value."""
+    out = []
+    for x in factor_flow:
+        out += [{"scope": x["endpoint"], "step": "in", "reason": "", "n": x["n_in"]},
+                {"scope": x["endpoint"], "step": "excluded", "reason": x["reason"], "n": x["n"]},
+                {"scope": x["endpoint"], "step": "analysed", "reason": "", "n": x["n_in"] - x["n"]}]
+    return out
+
+
+def _missing_factor_notes(fpats: pd.DataFrame, factors: list[str], factor_flow: list[dict]) -> list[str]:
+    """One sentence per factor with missing values: how many patients, which comparisons lost them."""
+    notes = []
+    for f in factors:
+        n = int(fpats[f].isna().sum())
+        if n:
+            where = [x["endpoint"].split(" by ")[0] for x in factor_flow if x["endpoint"].endswith(f" by {f}")]
+            notes.append(f"{n} patient{'s' if n > 1 else ''} with missing {FACTOR_LABELS.get(f, f)} excluded from "
+                         f"the comparisons by {f} ({', '.join(where) or 'response associations'}), as R does; "
+                         "see the patient flow.")
+    return notes
+
+
 def _software_versions() -> str:
     """Versions for the Methods paragraph (the numeric libraries behind every statistic)."""
     import platform
@@ -352,9 +396,8 @@ def _software_versions() -> str:
             f"scipy {scipy.__version__}; pandas {pd.__version__}")
 
 
-def _cox_frame(ep, endpoint: str, factors: list[str]) -> pd.DataFrame:
+def _cox_frame(ep, endpoint: str, factors: list[str], p: pd.DataFrame) -> pd.DataFrame:
     d = ep.endpoint(endpoint)
-    p = ep.patients.set_index("patient_id")
     for f in factors:
         v = d["patient_id"].map(p[f])
         if str(v.dtype) == "boolean" or pd.api.types.is_bool_dtype(v):
@@ -375,8 +418,8 @@ def _cox_records(fit, endpoint, model, plan) -> list[dict]:
              "concordance": fit.concordance} for r in t.itertuples()]
 
 
-def _cox_models(ep, e, factors, plan, conv, rec, notes) -> list[dict]:
-    d = _cox_frame(ep, e, factors)
+def _cox_models(ep, e, factors, plan, conv, rec, notes, lookup) -> list[dict]:
+    d = _cox_frame(ep, e, factors, lookup)
     out = []
     if not factors or d["event"].sum() == 0:
         return out
@@ -401,7 +444,8 @@ def _cox_models(ep, e, factors, plan, conv, rec, notes) -> list[dict]:
                 rec["ph_tests"] += _records(ph.table, endpoint=e, model="multivariate")
             step = cox_stepwise(d, "time", "event", chosen, threshold=plan.stepwise_threshold,
                                 test=plan.stepwise_test, ties=conv.ties, conventions=conv)
-            out += _cox_records(step.final, e, "stepwise", plan)
+            # the final fit runs on the complete cases of all candidates: count those exclusions
+            out += [dict(r, n_excluded=step.n_excluded) for r in _cox_records(step.final, e, "stepwise", plan)]
             rec["stepwise_history"] += _records(step.history, endpoint=e)
     return out
 

@@ -6,7 +6,7 @@ Example (an Italian workbook)::
     [study]
     date_format = "DD/MM/YYYY"     # iso (default) | DD/MM/YYYY | MM/DD/YYYY
     partial_dates = "mid"          # none (default: error) | mid | first
-    cutoff_date = "2024-06-30"     # data cut-off; later dates are errors
+    cutoff_date = "2024-06-30"     # data cut-off; later dates are warnings (after today: errors)
 
     [sheets]
     patients = "Pazienti"

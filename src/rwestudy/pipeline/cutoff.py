@@ -1,4 +1,4 @@
-"""The data cut-off: one date for validation (later dates are errors) and analysis (censoring).
+"""The data cut-off: one date for validation (later dates warned, after today errors) and analysis.
 
 Where it comes from, first found wins: the ``--cutoff`` option, the plan's
 ``[endpoints] cutoff``, the mapping's ``[study] cutoff_date``. Without any,

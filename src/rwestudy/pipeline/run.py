@@ -126,12 +126,18 @@ def _recheck_cutoff(study, cut: Cutoff):
 
 def _validated(study, plan, cutoff, *, mapping, date_format, partial_dates, allow_errors):
     """(study, plan with the cut-off, cut-off): validation and analysis get the same date."""
+    from rwestudy.validation.findings import count_by_severity
+
     chosen = resolve_cutoff(cutoff, plan)
     s = load(study, mapping=mapping, date_format=date_format, partial_dates=partial_dates, cutoff=chosen)
     if chosen is not None:
         s = _recheck_cutoff(s, chosen)
     cut = chosen or study_cutoff(s)
-    n_err = len(s.errors)
+    if s.n_patients == 0:
+        # --allow-errors goes on past bad values, but an analysis of nobody is not a result.
+        raise ValidationFailed(f"{s.source} has no patients (the patients table is missing or has no rows): "
+                               "nothing to analyse, with or without --allow-errors", s)
+    n_err = count_by_severity(s.findings)["error"]
     if n_err and not allow_errors:
         raise ValidationFailed(f"validation found {n_err} error(s); fix them (rwestudy validate {s.source}) "
                                "or pass --allow-errors to go on anyway (unreadable values are then NA)", s)

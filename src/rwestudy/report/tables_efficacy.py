@@ -175,7 +175,19 @@ def survival_by_factor(records: dict, endpoint: str) -> ReportTable | None:
     t.footnotes.append("Kaplan-Meier medians; NR: not reached. Tests: " + ", ".join(tests)
                        + " (Gehan = Wilcoxon-Breslow-Gehan). Post-baseline factors (toxicity, dose reduction) "
                        "are subject to immortal-time bias: see the landmark and time-dependent analyses.")
+    t.footnotes += _factor_footnotes(records, g)
     return t
+
+
+def _factor_footnotes(records: dict, g: pd.DataFrame) -> list[str]:
+    """How number variables were grouped, and patients left out for a missing factor value."""
+    notes = [f"{label(r['variable'])}: {r['rule']}." for r in records.get("factor_groups") or []
+             if (g.variable == r["variable"]).any()]
+    if "n_missing" in g:
+        missing = g[g.n_missing.fillna(0) > 0].drop_duplicates("variable")
+        notes += [f"{label(r.variable)}: {fmt_int(r.n_missing)} patients with a missing value excluded."
+                  for r in missing.itertuples()]
+    return notes
 
 
 def _level(level) -> str:
@@ -226,6 +238,7 @@ def cox_table(records: dict, endpoint: str) -> ReportTable | None:
         t.footnotes.append("Stepwise removals: " + "; ".join(
             f"step {r.step}: {label(r.removed)} (p = {fmt_p(r.p)})"
             for r in hist[hist.endpoint == endpoint].itertuples()) + ".")
+    t.footnotes += _factor_footnotes(records, c.assign(n_missing=0))
     if c["monotone"].any():
         t.footnotes.append("Monotone likelihood (no events in one group): the HR is infinite or zero; see the "
                            "Firth-penalised estimate in results.json.")

@@ -134,7 +134,13 @@ def findings(records: dict, max_rows: int = 500) -> ReportTable:
         t.add(r.severity, r.rule, r.table or "", fmt_int(r.row) if pd.notna(r.row) else "", r.column or "",
               "" if r.value is None else str(r.value), r.message)
     if len(f) > max_rows:
-        t.footnotes.append(f"First {max_rows} of {len(f)} findings; all are in results.json.")
+        t.footnotes.append(f"First {max_rows} of {len(f)} rows; all are in results.json.")
+    total = int(pd.to_numeric(f["count"], errors="coerce").fillna(1).sum()) if "count" in f else len(f)
+    if total > len(f):
+        # A check lists its first findings one by one and counts the rest per patient (results.json
+        # 'count'), so a file with millions of bad values stays readable.
+        t.footnotes.append(f"{fmt_int(total)} findings in all: after the first ones of a check, the rest are "
+                           "one row per patient with their number (count in results.json).")
     return t
 
 

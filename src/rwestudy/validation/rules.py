@@ -13,13 +13,15 @@ Each rule is one line; adding a check means adding a row, not an ``if``.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
 
 from rwestudy.io.schema import TABLES
-from rwestudy.validation.findings import finding, from_mask
+from rwestudy.validation.findings import empty_findings, finding, from_mask
 
 RESPONSE_RANK = {"CR": 0, "PR": 1, "SD": 2, "PD": 3}
 
@@ -244,24 +246,6 @@ def check_future_dates(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) ->
     return out
 
 
-def check_center_spellings(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
-    """One center written two ways ('Bologna', 'bologna ', 'Bologna  S.Orsola') would be counted as two."""
-    p = tables.get(_P)
-    if p is None or "center" not in p.columns:
-        return []
-    name = p["center"].astype("string")
-    key = name.str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
-    spellings = name.groupby(key).agg(lambda v: sorted(set(v.dropna())))
-    split = spellings[spellings.map(len) > 1]
-    if split.empty:
-        return []
-    usual = {k: name[key == k].value_counts().idxmax() for k in split.index}
-    odd = key.isin(split.index) & (name != key.map(usual))
-    return [from_mask(p, odd, severity="warning", rule="center-spelling", table=_P, column="center",
-                      message=lambda sel: "this center is also written '" + key[sel.index].map(usual).astype(str)
-                      + "' in other rows: write it the same way everywhere, or it counts as another center")]
-
-
 def check_integrity(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     """At least one patient; unique patient ids, required values, known patients, duplicate rows."""
     out = []
@@ -366,3 +350,84 @@ def check_best_response(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
                       message=lambda s: "best_response disagrees with the responses table (best there: "
                       + s["_derived"].astype(str) + "); the responses table is used")]
 
+
+
+def _center_key(name: str) -> str:
+    """What makes two spellings one center: case, runs of spaces and Unicode form do not count."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def _rows_text(rows: list[int], show: int = 5) -> str:
+    head = ", ".join(str(r) for r in rows[:show])
+    return f"row {head}" if len(rows) == 1 else (
+        f"rows {head}" + (f" and {len(rows) - show} more" if len(rows) > show else ""))
+
+
+def unify_center_spellings(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One center spelled two ways ("Bologna", "bologna", "Bologna  Sud" vs "Bologna Sud") is
+    counted as one, under its most frequent spelling; every other spelling is a warning naming
+    the spellings and their rows, so per-center counts never split a center silently."""
+    if "center" not in patients.columns or patients["center"].notna().sum() == 0:
+        return patients, empty_findings()
+    center = patients["center"]
+    present = center.dropna().astype(str)
+    rows = present.groupby(present, sort=False).groups  # spelling -> source rows (few distinct values)
+    by_key: dict[str, list[str]] = {}
+    for spelling in rows:
+        by_key.setdefault(_center_key(spelling), []).append(spelling)
+    canon: dict[str, str] = {}
+    described: dict[str, str] = {}
+    for spellings in by_key.values():
+        if len(spellings) < 2:
+            continue
+        # most rows first, then the spelling met first in the sheet
+        spellings.sort(key=lambda v: (-len(rows[v]), min(rows[v])))
+        text = "; ".join(f"'{v}' {_rows_text(sorted(rows[v]))}" for v in spellings)
+        for v in spellings:
+            canon[v], described[v] = spellings[0], text
+    if not canon:
+        return patients, empty_findings()
+    raw = center.astype("string")
+    unified = raw.map(lambda v: canon.get(v, v) if isinstance(v, str) else v).astype(center.dtype)
+    variant = (raw.ne(unified)).fillna(False)
+    frame = patients.assign(_raw=raw, center=unified, _canon=unified, _spellings=raw.map(described))
+    f = from_mask(frame, variant, severity="warning", rule="center-spelling", table=_P, column="center",
+                  value="_raw", message=lambda sel: "center '" + sel["_raw"] + "' is spelled differently "
+                  "elsewhere (" + sel["_spellings"] + "); counted as one center, '" + sel["_canon"]
+                  + "'. Use one spelling in the source")
+    return patients.assign(center=unified), f
+
+
+# C0 controls except tab, newline and carriage return, plus DEL: invisible in a
+# spreadsheet, they break exports and terminals (and make "resolved" unreadable).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _escaped(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def strip_control_characters(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Remove control characters from text cells, one warning per cell (value shown escaped).
+
+    Run on the raw cells, before typing, so that a code such as "resol\\x01ved" reads as
+    "resolved" and the finding says what was removed."""
+    parts, out = [], frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        # judged once per distinct value: columns repeat a few values many times
+        bad = [v for v in pd.unique(values.dropna()) if isinstance(v, str) and _CONTROL.search(v)]
+        if not bad:
+            continue
+        mask = values.isin(bad)
+        if out is frame:
+            out = frame.copy()
+        shown = values.where(mask).map(lambda v: _escaped(v) if isinstance(v, str) else v)
+        out.loc[mask, column] = values[mask].map(lambda v: _CONTROL.sub("", v))
+        parts.append(from_mask(frame.assign(_shown=shown), mask, severity="warning", rule="control-character",
+                               table=table, column=column, value="_shown",
+                               message="contains invisible control characters (shown as \\xNN); they were "
+                               "removed and the rest of the cell is read. Delete them in the source"))
+    return out, (pd.concat(parts, ignore_index=True) if parts else empty_findings())
