@@ -56,6 +56,11 @@ class Plan:
     baseline_by: str | None = None
     response_outcomes: list[str] = field(default_factory=lambda: ["orr_best", "cr_best"])
     # Published studies (registry ids) for the report's Context section; MAIC against one of them.
+    # Reviewer analyses: competing risks from PFS, center effects of the multivariate Cox, RMST.
+    competing_risks: bool = True
+    competing_regression: bool = False  # Fine-Gray + cause-specific Cox per factor (4 models each)
+    center_methods: list[str] = field(default_factory=lambda: ["stratified", "cluster", "frailty"])
+    rmst_horizon: float | None = None   # months; None = the largest landmark
     context_studies: list[str] = field(default_factory=list)
     context_maic: str | None = None
     registry_dir: str | None = None
@@ -80,6 +85,9 @@ _SECTIONS = {
                 "post_baseline": "post_baseline", "landmark_months": "landmark_months"},
     "baseline": {"variables": "baseline", "by": "baseline_by"},
     "response": {"outcomes": "response_outcomes"},
+    "competing_risks": {"analyse": "competing_risks", "regression": "competing_regression"},
+    "center_effects": {"methods": "center_methods"},
+    "rmst": {"horizon": "rmst_horizon"},
     "context": {"studies": "context_studies", "maic": "context_maic", "registry_dir": "registry_dir"},
 }
 
@@ -164,6 +172,20 @@ variables = {_toml_list(p.baseline)}
 
 [response]
 outcomes = {_toml_list(p.response_outcomes)}  # associations of these with each factor
+
+[competing_risks]
+# Progression vs death without progression (from PFS): cumulative incidence, Gray's test by factor.
+analyse = {str(p.competing_risks).lower()}
+regression = {str(p.competing_regression).lower()}          # also Fine-Gray and cause-specific Cox per factor
+
+[center_effects]
+# The multivariate Cox model refitted for center effects, beside the model-based fit of the main tables:
+# stratified (a baseline hazard per center) | cluster (sandwich variance, center as cluster) |
+# frailty (shared gamma frailty per center, as R's coxph(... + frailty(center))). [] = none.
+methods = {_toml_list(p.center_methods)}
+
+[rmst]
+# horizon = 24                # months; restricted mean survival time up to here (default: the largest landmark)
 
 [context]
 # Published studies for the report's Context section (ids from `rwestudy registry list`), e.g.:

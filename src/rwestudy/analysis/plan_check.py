@@ -186,6 +186,15 @@ def check_values(values: dict, *, endpoints: list[str], tests: set[str], convent
             _fail("[baseline] by", by, 'a variable name, e.g. "sex"')
         _check_variables("[baseline] by", [by], kinds, forbid=not_analysed)
         check_factors_are_groups([by], cuts, "[baseline] by")
+    for key, where in (("competing_risks", "[competing_risks] analyse"),
+                       ("competing_regression", "[competing_risks] regression")):
+        if key in out and not isinstance(out[key], bool):
+            _fail(where, out[key], "true or false")
+    if "center_methods" in out:
+        for m in _names("[center_effects] methods", out["center_methods"], '["stratified", "cluster", "frailty"]'):
+            _choice("[center_effects] methods", m, ("stratified", "cluster", "frailty"), "method")
+    if out.get("rmst_horizon") is not None:
+        _number("[rmst] horizon", out["rmst_horizon"], lo=0, lo_open=True)
     if "context_studies" in out:
         _names("[context] studies", out["context_studies"], '["talos"]')
     for key, where in (("context_maic", "[context] maic"), ("registry_dir", "[context] registry_dir")):

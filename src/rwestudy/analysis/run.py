@@ -342,8 +342,11 @@ def _reviewer_analyses(ep, plan, conv, factors, lookup, rec, notes, say) -> None
 
     say("Competing risks")
     gray_factors = factors if "PFS" in plan.factor_endpoints else []
-    rec.update(competing_records(ep, plan.landmarks, gray_factors, frame_for, FACTOR_LABELS,
-                                 regression=getattr(plan, "competing_regression", False)))
+    if plan.competing_risks:
+        rec.update(competing_records(ep, plan.landmarks, gray_factors, frame_for, FACTOR_LABELS,
+                                     regression=plan.competing_regression))
+    else:
+        rec.update({"cif": [], "cif_table": [], "gray_tests": [], "competing_regression": []})
     if rec["cif"]:
         notes.append(RULE)
     say("Center effects")
@@ -356,11 +359,11 @@ def _reviewer_analyses(ep, plan, conv, factors, lookup, rec, notes, say) -> None
                 d = _cox_frame(ep, e, chosen, lookup)
                 d["center"] = d["patient_id"].map(centers)
                 rec["center_effects"] += center_effect_records(d, e, [f for f in factors if f in chosen], conv,
-                                                               FACTOR_LABELS)
+                                                               FACTOR_LABELS, methods=plan.center_methods)
         if rec["center_effects"]:
             notes.append(CHOICE)
     say("Restricted mean survival time")
-    horizon = float(max(plan.landmarks)) if plan.landmarks else 24.0
+    horizon = plan.rmst_horizon or (float(max(plan.landmarks)) if plan.landmarks else 24.0)
     rec.update(rmst_records(ep, plan.endpoints, plan.factor_endpoints, factors, horizon, frame_for,
                             FACTOR_LABELS, conv.conf_level))
 

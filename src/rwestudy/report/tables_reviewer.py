@@ -54,10 +54,22 @@ def center_effects(records: dict) -> ReportTable | None:
                      if m in g.index else "" for m in methods]
             ratio = g["se_ratio"].get("cluster-robust (center)")
             t.add(_term_label(term, label(g["variable"].iloc[0])), *cells, fmt_num(ratio, 2), indent=1)
+        frail = rows[rows["method"] == "shared gamma frailty (center)"]
+        if len(frail):
+            f = frail.iloc[0]
+            t.add("Variance of the center frailty (theta), p for theta = 0",
+                  *[f"{fmt_num(f['theta'], 3)}, p {fmt_p(f['theta_p'])}" if m == f["method"] else ""
+                    for m in methods], "", indent=1)
     t.footnotes.append("Model-based: the fit of the main Cox tables. Stratified: a baseline hazard per center. "
                        "Cluster-robust: sandwich variance with center as cluster (R: coxph(..., cluster = "
-                       "center)); same HRs, CIs from the robust SE. The main tables keep the model-based fit "
-                       "so that they compare with published studies; this table shows how far the CIs move.")
+                       "center)); same HRs, CIs from the robust SE. Shared gamma frailty: a random effect per "
+                       "center (R: coxph(... + frailty(center)), theta by R's I-likelihood search); HRs "
+                       "within a center. The main tables keep the model-based fit so that they compare with "
+                       "published studies; this table shows how far the estimates and CIs move. Methods: the "
+                       "plan's [center_effects] methods.")
+    if "converged" in ce and ce["converged"].eq(False).any():
+        t.footnotes.append("The frailty variance search stopped at R's limit of 10 outer iterations before "
+                           "converging (as R does); theta is R's value, not the optimum.")
     return t
 
 
