@@ -55,6 +55,8 @@ class Plan:
     baseline: list[str] = field(default_factory=lambda: list(DEFAULT_BASELINE))
     baseline_by: str | None = None
     response_outcomes: list[str] = field(default_factory=lambda: ["orr_best", "cr_best"])
+    # "recorded" (the investigator's) or "lugano" (from the assessments time points, Lugano 2014)
+    response_source: str = "recorded"
     # Published studies (registry ids) for the report's Context section; MAIC against one of them.
     # Reviewer analyses: competing risks from PFS, center effects of the multivariate Cox, RMST.
     competing_risks: bool = True
@@ -84,7 +86,7 @@ _SECTIONS = {
                 "stepwise_threshold": "stepwise_threshold", "stepwise_test": "stepwise_test",
                 "post_baseline": "post_baseline", "landmark_months": "landmark_months"},
     "baseline": {"variables": "baseline", "by": "baseline_by"},
-    "response": {"outcomes": "response_outcomes"},
+    "response": {"outcomes": "response_outcomes", "source": "response_source"},
     "competing_risks": {"analyse": "competing_risks", "regression": "competing_regression"},
     "center_effects": {"methods": "center_methods"},
     "rmst": {"horizon": "rmst_horizon"},
@@ -172,6 +174,9 @@ variables = {_toml_list(p.baseline)}
 
 [response]
 outcomes = {_toml_list(p.response_outcomes)}  # associations of these with each factor
+# recorded: the investigator's responses | lugano: best/final response and progression dates from the
+# Lugano 2014 classification of the assessments table (patients without assessments keep theirs)
+source = "{p.response_source}"
 
 [competing_risks]
 # Progression vs death without progression (from PFS): cumulative incidence, Gray's test by factor.

@@ -190,6 +190,8 @@ def check_values(values: dict, *, endpoints: list[str], tests: set[str], convent
                        ("competing_regression", "[competing_risks] regression")):
         if key in out and not isinstance(out[key], bool):
             _fail(where, out[key], "true or false")
+    if "response_source" in out:
+        _choice("[response] source", out["response_source"], ("recorded", "lugano"), "source")
     if "center_methods" in out:
         for m in _names("[center_effects] methods", out["center_methods"], '["stratified", "cluster", "frailty"]'):
             _choice("[center_effects] methods", m, ("stratified", "cluster", "frailty"), "method")

@@ -18,6 +18,7 @@ import pandas as pd
 from rwestudy import __version__
 from rwestudy.analysis.exposure import death_causes, subsequent_therapies, treatment_exposure
 from rwestudy.analysis.plan import Plan
+from rwestudy.analysis.lugano_agreement import NOTE as LUGANO_NOTE, lugano_agreement_records
 from rwestudy.analysis.variables import categorise, is_continuous
 from rwestudy.endpoints import Endpoints, derive_endpoints
 from rwestudy.stats.adverse_events import ae_tables
@@ -134,7 +135,7 @@ def plan_endpoints(study, plan: Plan | None = None) -> Endpoints:
     """The study's endpoints derived with the plan's settings (months, cut-off, AE window)."""
     plan = plan or Plan()
     return derive_endpoints(study, days_per_month=plan.days_per_month, cutoff=plan.cutoff,
-                            ae_window_days=plan.ae_window_days)
+                            ae_window_days=plan.ae_window_days, response_source=plan.response_source)
 
 
 def overall_survival(ep: Endpoints, plan: Plan) -> tuple[dict[str, list[dict]], list[str]]:
@@ -321,6 +322,9 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec["exclusions"] = (_records(ep.exclusions.groupby(["endpoint", "reason"]).size().rename("n").reset_index())
                          + [{"endpoint": x["endpoint"], "reason": x["reason"], "n": x["n"]} for x in factor_flow])
     rec["findings"] = _records(findings) if findings is not None else []
+    rec.update(lugano_agreement_records(getattr(study, "tables", study) if not isinstance(study, dict) else study))
+    if rec["lugano_summary"]:
+        notes.append(LUGANO_NOTE)
     rec["notes"] = [{"note": n} for n in notes]
     rec["plan"] = [_clean(plan.to_dict())]
     say("Done")

@@ -18,6 +18,7 @@ from rwestudy.endpoints.common import column_or_na
 from rwestudy.endpoints.flow import flow_summary, patient_flow
 from rwestudy.endpoints.inputs import typed_tables
 from rwestudy.endpoints.lines import prior_line_features
+from rwestudy.endpoints.lugano_source import SOURCES, lugano_responses
 from rwestudy.endpoints.response import response_features
 from rwestudy.endpoints.roster import empty_exclusions, patient_roster, rows_of_known_patients
 from rwestudy.endpoints.time_to_event import ENDPOINTS, time_to_event
@@ -62,14 +63,19 @@ class Endpoints:
 
 
 def derive_endpoints(study_or_tables, *, days_per_month: float = 30.4375, cutoff=None,
-                     ae_window_days: int = 30) -> Endpoints:
+                     ae_window_days: int = 30, response_source: str = "recorded") -> Endpoints:
     """Derive every patient-level factor and time-to-event endpoint of a study.
 
     ``study_or_tables``: a `Study` or a dict of canonical tables. ``cutoff``:
     a data cut-off date (default: the study's declared ``cutoff_date``, if
     any); later events are censored at it. ``ae_window_days``: days after the
     treatment end during which an AE still counts for ``toxicity``.
+    ``response_source``: "recorded" (the investigator's responses) or "lugano"
+    (responses and progression dates from the Lugano 2014 classification of
+    the ``assessments`` time points, see ``endpoints.lugano_source``).
     """
+    if response_source not in SOURCES:
+        raise ValueError(f"response_source must be one of {', '.join(SOURCES)}; got {response_source!r}")
     tables, study_cutoff, notes = typed_tables(study_or_tables)
     cutoff = pd.Timestamp(cutoff).normalize() if cutoff is not None else study_cutoff
     source = tables["patients"]
@@ -93,6 +99,15 @@ def derive_endpoints(study_or_tables, *, days_per_month: float = 30.4375, cutoff
                prior_line_features(work, children.get("prior_lines"), days_per_month),
                response_features(work, children.get("responses"), cutoff, work["next_treatment_date"])]
     work = _replace(work, derived)
+    if response_source == "lugano":
+        a = tables.get("assessments")
+        if a is None:
+            notes.append("response source 'lugano' asked, but there is no assessments table: recorded responses used")
+        else:
+            work, changed = lugano_responses(work, a.loc[a["patient_id"].isin(roster["patient_id"])])
+            notes.append(f"Responses and progression dates from the Lugano 2014 classification of the imaging "
+                         f"time points (assessments) where a patient has them; {changed} patient"
+                         f"{'s' if changed != 1 else ''} changed from the recorded values.")
     work = _replace(work, [treatment_features(work, children.get("treatment")),
                            toxicity_features(work, children.get("adverse_events"), ae_window_days)])
     tte, tte_excl = time_to_event(work, days_per_month=days_per_month, cutoff=cutoff)
@@ -103,7 +118,8 @@ def derive_endpoints(study_or_tables, *, days_per_month: float = 30.4375, cutoff
     return Endpoints(
         patients=work, time_to_event=tte, flow=patient_flow(scopes, exclusions), exclusions=exclusions,
         censoring=censoring_rules(days_per_month, cutoff, ae_window_days), notes=notes,
-        settings={"days_per_month": days_per_month, "cutoff": cutoff, "ae_window_days": ae_window_days},
+        settings={"days_per_month": days_per_month, "cutoff": cutoff, "ae_window_days": ae_window_days,
+                  "response_source": response_source},
         tables=children,
     )
 

@@ -105,3 +105,33 @@ def rmst(records: dict) -> ReportTable | None:
 
 def _est(x) -> str:
     return f"{fmt_num(x['rmst'], 1)} ({fmt_num(x['ci_low'], 1)}-{fmt_num(x['ci_high'], 1)})"
+
+
+def lugano_agreement(records: dict) -> ReportTable | None:
+    a = frame(records, "lugano_agreement")
+    s = frame(records, "lugano_summary")
+    if s.empty:
+        return None
+    cats = ["CR", "PR", "SD", "PD", "NE"]
+    t = ReportTable("lugano_agreement", "Recorded response against Lugano 2014 from the imaging time points",
+                    ["Recorded \\ Lugano 2014"] + cats + ["Agreement, kappa"], group="Efficacy")
+    for x in s.itertuples():
+        t.section(f"{'Best' if x.measure == 'best_response' else 'Final'} response ({fmt_int(x.n)} patients "
+                  "with assessments)")
+        rows = a[a["measure"] == x.measure]
+        first = True
+        for r in cats + ["missing"]:
+            got = rows[rows["recorded"] == r].set_index("lugano")["n"]
+            if got.empty:
+                continue
+            summary = f"{fmt_int(x.agree)}/{fmt_int(x.n)} ({fmt_num(100 * x.agreement, 1)}%), " \
+                      f"kappa {fmt_num(x.kappa, 2)}" if first else ""
+            first = False
+            t.add("not recorded" if r == "missing" else r, *[fmt_int(got.get(c, 0)) for c in cats], summary,
+                  indent=1)
+    t.footnotes.append("Rows: the best/final response recorded in patients; columns: derived by the Lugano "
+                       "2014 rules (Cheson et al., J Clin Oncol 2014) from the assessments table (PET-CT: "
+                       "Deauville score; CT: target lesion sizes from the nadir). Kappa: Cohen's, unweighted. "
+                       "Each disagreement is a validation finding naming the patient's row. The analysis uses "
+                       "the recorded responses unless the plan says [response] source = \"lugano\".")
+    return t
