@@ -23,7 +23,7 @@ def query_list(request):
     elif status != "all":
         status = "active"
         qs = qs.filter(status__in=queries.OPEN_STATUSES)
-    return page(request, "query_list.html", queries=qs, status=status, statuses=("active", "all") + QUERY_STATUSES)
+    return page(request, "query_list.html", queries=qs, shown=status, statuses=("active", "all") + QUERY_STATUSES)
 
 
 def _visible(request, query_id: int):
