@@ -53,6 +53,22 @@ def test_wrong_password_on_the_login_page_is_refused_in_words(server):
     assert r.status == 200 and "correct username and password" in r.text and "sessionid" not in str(r.headers)
 
 
+def test_login_page_failures_are_throttled_with_the_api_counters(server, tmp_path):
+    from tests.server.conftest import cli
+
+    password = "Quiet-harbour-48"
+    cli("serve", "adduser", "--db", server.db, "--username", "pagethrottle", "--password", password,
+        "--role", "monitor", cwd=tmp_path)
+    assert Web(server.url).login("pagethrottle", password)
+    for _ in range(5):
+        assert Web(server.url).post("/login/", {"username": "pagethrottle", "password": "guess"}).status == 200
+    # Now even the right password is refused, on the page and at the API.
+    r = Web(server.url).post("/login/", {"username": "pagethrottle", "password": password})
+    assert r.status == 200 and "Too many failed logins" in r.text
+    api = server.call("POST", "/api/token", body={"username": "pagethrottle", "password": password})
+    assert api.status == 429
+
+
 def _new_patient(web: Web, pid: str) -> int:
     assert web.post("/patients/new", {"patient_id": pid}).status == 302
     page = web.get(f"/patients/{pid}/")
