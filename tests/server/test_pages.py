@@ -230,3 +230,17 @@ def test_export_button_gives_the_api_zip(server):
     with zipfile.ZipFile(io.BytesIO(page.body)) as z1, zipfile.ZipFile(io.BytesIO(api.body)) as z2:
         assert z1.read("patients.csv") == z2.read("patients.csv")
     assert logged_in(server, "monitor").get("/export").status == 403
+
+
+def test_a_saved_value_the_widget_cannot_show_is_shown_as_it_is(django_routes):
+    """An imported '01/02/2024' is not blanked by a date picker, nor 'Male' by the sex list
+    (the next save of the row would otherwise empty them)."""
+    from rwestudy.server.forms import row_form
+
+    form = row_form("patients", {"birth_date": "01/02/2024", "diagnosis_date": "2020-05-04", "sex": "Male"},
+                    prefix="patients-1")
+    birth, diagnosis, sex = str(form["birth_date"]), str(form["diagnosis_date"]), str(form["sex"])
+    assert 'type="text"' in birth and 'value="01/02/2024"' in birth
+    assert 'type="date"' in diagnosis and 'value="2020-05-04"' in diagnosis
+    assert '<option value="Male" selected>Male</option>' in sex
+    assert '<option value="M">M</option>' in sex
