@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from tests.server.web import Web, logged_in
+
 ROLES = ("investigator", "viewer", "coordinator", "monitor", "statistician", "admin")
 ALL_CENTERS = {"coordinator", "monitor"}  # read every center's patients
 
@@ -29,6 +31,25 @@ def _patient_write(role, target):
     return 403 if role in ALL_CENTERS else 404
 
 
+def _query_open(role, target, ok):
+    """Coordinator and monitor raise queries on any center's patient; nobody else, and a
+    center user asking about another center's patient is told it does not exist."""
+    if role in ALL_CENTERS:
+        return ok
+    if role in ("investigator", "viewer"):
+        return 403 if target == "own" else 404
+    return 404
+
+
+def _query_answer(role, target, ok):
+    """The center's investigator answers; a query on another center's patient does not exist for them."""
+    if role == "investigator":
+        return ok if target == "own" else 404
+    if role == "viewer":
+        return 403 if target == "own" else 404
+    return 403 if role in ALL_CENTERS else 404
+
+
 RULES = {
     # A POST to a non-API page meets Django's CSRF check first: 403 before 405.
     "api-schema": {"read": lambda role, t: 200, "write": lambda role, t: 403},
@@ -38,6 +59,26 @@ RULES = {
     "api-audit": {"read": _patient_read, "write": lambda role, t: 405},
     "api-export": {"read": lambda role, t: 200 if role in ("coordinator", "statistician") else 403,
                    "write": lambda role, t: 405},
+    "api-queries": {"read": lambda role, t: 200, "write": lambda role, t: _query_open(role, t, 201)},
+    "api-query-step": {"read": lambda role, t: 405, "write": lambda role, t: _query_answer(role, t, 200)},
+    # The pages. A refused page is 403 (role) or 404 (not your patient), as in the API; a
+    # successful form post answers 302 (to the page that shows the result).
+    "login": {"read": lambda role, t: 200, "write": lambda role, t: 302},
+    "logout": {"read": lambda role, t: 405, "write": lambda role, t: 302},
+    "dashboard": {"read": lambda role, t: 200, "write": lambda role, t: 405},
+    "patient-list": {"read": lambda role, t: 200, "write": lambda role, t: 405},
+    "patient-new": {"read": lambda role, t: 200 if role == "investigator" else 403,
+                    "write": lambda role, t: 302 if role == "investigator" else 403},
+    "patient-page": {"read": _patient_read, "write": lambda role, t: 405},
+    "patient-save": {"read": lambda role, t: 405,
+                     "write": lambda role, t: 302 if _patient_write(role, t) == 200 else _patient_write(role, t)},
+    "patient-audit": {"read": _patient_read, "write": lambda role, t: 405},
+    "query-list": {"read": lambda role, t: 200, "write": lambda role, t: 405},
+    "query-open": {"read": lambda role, t: 405, "write": lambda role, t: _query_open(role, t, 302)},
+    "query-page": {"read": _patient_read, "write": lambda role, t: 405},
+    "query-step": {"read": lambda role, t: 405, "write": lambda role, t: _query_answer(role, t, 302)},
+    "export": {"read": lambda role, t: 200 if role in ("coordinator", "statistician") else 403,
+               "write": lambda role, t: 405},
 }
 
 
@@ -68,7 +109,50 @@ def _request(server, route, op, role, user, target_pid, target_center, n):
     if route == "api-export":
         return server.call("GET" if op == "read" else "POST", "/api/export", token=tok,
                            body=None if op == "read" else {})
-    raise AssertionError(f"no request for route {route}")
+    if route.startswith("api-quer"):
+        return _api_query_request(server, route, op, tok, target_pid, n)
+    return _page_request(server, route, op, user, target_pid, n)
+
+
+def _api_query_request(server, route, op, tok, target_pid, n):
+    if route == "api-queries":
+        if op == "read":
+            return server.call("GET", "/api/queries", token=tok)
+        return server.call("POST", "/api/queries", token=tok,
+                           body={"patient_id": target_pid, "field": "ldh", "text": f"matrix {n}"})
+    qid = server.__dict__["_matrix_queries"][target_pid]
+    if op == "read":
+        return server.call("GET", f"/api/queries/{qid}/answer", token=tok)
+    return server.call("POST", f"/api/queries/{qid}/answer", token=tok, body={"text": f"matrix {n}"})
+
+
+def _page_request(server, route, op, user, target_pid, n):
+    """A page as a browser asks for it: GET to read, a form POST (with its CSRF token) to write."""
+    if route in ("login", "logout"):  # a session of its own: the cached one stays logged in
+        web = Web(server.url) if route == "login" else Web(server.url).login(user, server.passwords[user])
+    else:
+        web = logged_in(server, user)
+    qid = server.__dict__["_matrix_queries"][target_pid]
+    path, form = {
+        "login": ("/login/", {"username": user, "password": server.passwords[user]}),
+        "logout": ("/logout/", {}),
+        "dashboard": ("/", {}),
+        "patient-list": ("/patients/", {}),
+        "patient-new": ("/patients/new", {"patient_id": f"MXP-{n}"}),
+        "patient-page": (f"/patients/{target_pid}/", {}),
+        "patient-save": (f"/patients/{target_pid}/save",
+                         {"table": "patients", "record": str(server.__dict__["_matrix_records"][target_pid]),
+                          f"patients-{server.__dict__['_matrix_records'][target_pid]}-albumin_g_dl": f"3.{n}",
+                          "reason": "authorization matrix"}),
+        "patient-audit": (f"/patients/{target_pid}/audit", {}),
+        "query-list": ("/queries/", {}),
+        "query-open": ("/queries/open", {"patient_id": target_pid, "table": "patients", "field": "ldh",
+                                         "text": f"matrix {n}"}),
+        "query-page": (f"/queries/{qid}/", {}),
+        "query-step": (f"/queries/{qid}/answer", {"text": f"matrix {n}"}),
+        "export": ("/export", {}),
+    }[route]
+    return web.get(path) if op == "read" else web.post(path, form)
 
 
 def _user(server, role, centers):
@@ -82,6 +166,7 @@ def test_authorization_matrix(server, centers, demo_patients, capsys):
     a, b = centers
     own = sorted(p for p, c in demo_patients.items() if c == a)[0]
     other = sorted(p for p, c in demo_patients.items() if c == b)[0]
+    _matrix_fixtures(server, own, other)
     rows, wrong, leaks, n = [], [], 0, 0
     for route in sorted(RULES):
         for op in ("read", "write"):
@@ -97,13 +182,25 @@ def test_authorization_matrix(server, centers, demo_patients, capsys):
                     if role in ("investigator", "viewer") and target == "other":
                         leaks += _leak(r, other, b)
     with capsys.disabled():
-        print(f"\n{'route':<13} {'op':<6} {'role':<13} {'center':<6} expected got")
+        print(f"\n{'route':<15} {'op':<6} {'role':<13} {'center':<6} expected got")
         for row in rows:
-            print(f"{row[0]:<13} {row[1]:<6} {row[2]:<13} {row[3]:<6} {row[4]:<8} {row[5]}"
+            print(f"{row[0]:<15} {row[1]:<6} {row[2]:<13} {row[3]:<6} {row[4]:<8} {row[5]}"
                   + ("  <-- WRONG" if row in wrong else ""))
         print(f"cross-center reads or writes: {leaks}")
     assert not wrong
     assert leaks == 0
+
+
+def _matrix_fixtures(server, *patient_ids):
+    """A query on each target patient (opened by the coordinator) and the id of its patients row."""
+    tok = server.token("coordinator")
+    server.__dict__["_matrix_queries"], server.__dict__["_matrix_records"] = {}, {}
+    for pid in patient_ids:
+        r = server.call("POST", "/api/queries", token=tok, body={"patient_id": pid, "field": "ecog",
+                                                                 "text": "matrix fixture"})
+        assert r.status == 201, r.body
+        server.__dict__["_matrix_queries"][pid] = r.json["id"]
+        server.__dict__["_matrix_records"][pid] = r.json["record_id"]
 
 
 def _leak(reply, other_pid, other_center) -> int:
@@ -113,7 +210,7 @@ def _leak(reply, other_pid, other_center) -> int:
     if reply.headers.get("Content-Type") == "application/zip":
         return 1
     text = reply.body.decode("utf-8", "replace")
-    return int(other_pid in text or f'"center": "{other_center}"' in text)
+    return int(other_pid in text or f'"center": "{other_center}"' in text or f">{other_center}<" in text)
 
 
 def test_export_of_coordinator_holds_all_centers_and_is_refused_to_center_users(server, centers, demo_patients):

@@ -86,6 +86,29 @@ def create_patient(study: Study, center: Center, username: str, patient_id: str,
     return record
 
 
+def create_row(study: Study, center: Center, username: str, table: str, patient_id: str, values: dict[str, str],
+               reason: str = "") -> Record:
+    """A new row of a patient's table (a response, an adverse event...), audited as one "create" entry."""
+    with transaction.atomic():
+        record = Record.objects.create(study=study, center=center, table=table, patient_id=patient_id,
+                                       data={k: v for k, v in values.items() if v})
+        audit.append([_entry(study, username, "create", record, "*", None,
+                             json.dumps(record.data, sort_keys=True, ensure_ascii=False), reason)])
+    return record
+
+
+def delete_record(record: Record, expected: dict, username: str, reason: str) -> None:
+    """Delete a row if it still holds `expected`; the audit entry keeps the whole row as its old value."""
+    with transaction.atomic():
+        current = Record.objects.select_for_update().select_related("center").get(pk=record.pk)
+        if current.data != expected:
+            raise Conflict("the record was changed by someone else meanwhile; reload it and try again")
+        entry = _entry(record.study, username, "delete", current, "*",
+                       json.dumps(current.data, sort_keys=True, ensure_ascii=False), None, reason)
+        current.delete()
+        audit.append([entry])
+
+
 def update_record(record: Record, expected: dict, changes: dict[str, str], username: str, reason: str) -> None:
     """Apply `changes` (field -> new text, "" = empty) if the record still holds `expected`."""
     with transaction.atomic():

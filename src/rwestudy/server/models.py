@@ -119,3 +119,42 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit trail is append-only")
+
+
+QUERY_STATUSES = ("open", "answered", "closed", "reopened")
+
+
+class Query(models.Model):
+    """A data clarification query on one field of one row of a patient (queries.py moves it along).
+
+    The patient's center is kept on the query so that a center user's queries
+    are filtered exactly as their records are (permissions: data access group).
+    `record_id` is a plain number, not a foreign key: the query and its trail
+    outlive a deleted row, as the audit trail does.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="queries")
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="queries")
+    patient_id = models.CharField(max_length=64)
+    table = models.CharField(max_length=64)
+    record_id = models.BigIntegerField(null=True)
+    field = models.CharField(max_length=64)
+    rule = models.CharField(max_length=64, blank=True, default="")  # the finding it was raised from, if any
+    text = models.TextField()
+    status = models.CharField(max_length=10, default="open", choices=[(s, s) for s in QUERY_STATUSES])
+    opened_by = models.CharField(max_length=150)  # username as text, like the audit trail
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["study", "patient_id"]), models.Index(fields=["study", "center", "status"])]
+
+
+class QueryMessage(models.Model):
+    """One step of a query's thread: who opened, answered, closed or re-opened it, and what they wrote."""
+
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="messages")
+    at = models.DateTimeField()
+    username = models.CharField(max_length=150)
+    action = models.CharField(max_length=10)  # open | answer | close | reopen
+    text = models.TextField(blank=True, default="")

@@ -72,5 +72,47 @@ def document() -> dict:
                                                              "application/zip"),
                                                   "403": _ok("coordinator and statistician only")}}},
             "/api/schema": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI")}}},
+            **_query_paths(auth),
         },
+    }
+
+
+def _query_paths(auth) -> dict:
+    """Data clarification queries (rules in queries.py)."""
+    query = {"type": "object", "properties": {
+        **{k: {"type": ["string", "null"]} for k in ("patient_id", "center", "table", "field", "rule", "text",
+                                                     "opened_by", "opened_at", "updated_at")},
+        "id": {"type": "integer"}, "record_id": {"type": ["integer", "null"]},
+        "status": {"enum": ["open", "answered", "closed", "reopened"]},
+        "messages": {"type": "array", "items": {"type": "object"}}}}
+    text = {"content": {_JSON: {"schema": {"type": "object", "properties": {"text": {"type": "string"}}}}}}
+    return {
+        "/api/queries": {
+            "get": {"summary": "Queries on the patients you may see", "security": auth,
+                    "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                                   for n in ("patient_id", "status")],
+                    "responses": {"200": _ok("the queries, each with its thread",
+                                             {"type": "object", "properties": {"queries": {"type": "array",
+                                                                                            "items": query}}})}},
+            "post": {"summary": "Open a query on a field (coordinator, monitor)", "security": auth,
+                     "requestBody": {"content": {_JSON: {"schema": {
+                         "type": "object", "required": ["patient_id", "field", "text"],
+                         "properties": {"patient_id": {"type": "string"},
+                                        "table": {"type": "string", "default": "patients"},
+                                        "record_id": {"type": "integer", "description": "row of `table`; "
+                                                      "default the patients row"},
+                                        "field": {"type": "string"}, "text": {"type": "string"},
+                                        "rule": {"type": "string", "description": "the finding it comes from"}}}}}},
+                     "responses": {"201": _ok("opened", query), "403": _ok("your role does not raise queries"),
+                                   "404": _ok("no such patient, or not one you may see")}}},
+        "/api/queries/{query_id}/{action}": {
+            "parameters": [{"name": "query_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                           {"name": "action", "in": "path", "required": True,
+                            "schema": {"enum": ["answer", "close", "reopen"]}}],
+            "post": {"summary": "answer (the center's investigator), close or reopen (coordinator, monitor)",
+                     "security": auth, "requestBody": text,
+                     "responses": {"200": _ok("the query after the step", query),
+                                   "403": _ok("your role does not take this step"),
+                                   "404": _ok("no such query, or not one you may see"),
+                                   "409": _ok("the query's status does not allow this step")}}},
     }
