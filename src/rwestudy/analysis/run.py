@@ -322,7 +322,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec["exclusions"] = (_records(ep.exclusions.groupby(["endpoint", "reason"]).size().rename("n").reset_index())
                          + [{"endpoint": x["endpoint"], "reason": x["reason"], "n": x["n"]} for x in factor_flow])
     rec["findings"] = _records(findings) if findings is not None else []
-    rec.update(lugano_agreement_records(getattr(study, "tables", study) if not isinstance(study, dict) else study))
+    rec.update(_lugano_agreement(study))
     if rec["lugano_summary"]:
         notes.append(LUGANO_NOTE)
     rec["notes"] = [{"note": n} for n in notes]
@@ -370,6 +370,14 @@ def _reviewer_analyses(ep, plan, conv, factors, lookup, rec, notes, say) -> None
     horizon = plan.rmst_horizon or (float(max(plan.landmarks)) if plan.landmarks else 24.0)
     rec.update(rmst_records(ep, plan.endpoints, plan.factor_endpoints, factors, horizon, frame_for,
                             FACTOR_LABELS, conv.conf_level))
+
+
+def _lugano_agreement(study) -> dict[str, list[dict]]:
+    """Agreement records from the typed tables (a dict given to analyze holds raw cells)."""
+    raw = study if isinstance(study, dict) else getattr(study, "tables", {})
+    if "assessments" not in raw:
+        return lugano_agreement_records({})
+    return lugano_agreement_records(typed_tables(study)[0])
 
 
 def _factor_flow_records(factor_flow: list[dict]) -> list[dict]:

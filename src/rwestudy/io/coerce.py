@@ -6,6 +6,8 @@ nothing disappears without a trace.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -90,7 +92,12 @@ def _convert(values: pd.Series, col: Column, user_codes: dict[str, str], date_fo
     """Convert the distinct values once, then broadcast (dates, codes and numbers
     repeat a lot: 6 million AE rows hold a few thousand distinct dates)."""
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    if len(uniques) == 0 or len(uniques) > 0.5 * len(values):
+    if len(uniques) == 0:
+        # An empty column (most optional columns of one patient's rows, as the capture server
+        # checks them at every save): its typed form without running the converters, which
+        # cost ~50 pandas calls a column whatever its length.
+        return _empty_typed(col, date_format, partial_dates).reindex(values.index), []
+    if len(uniques) > 0.5 * len(values):
         typed, problems = _convert_values(values, col, user_codes, date_format, partial_dates)
         out = []
         for sev, rule, mask, message in problems:
@@ -112,6 +119,13 @@ def _convert(values: pd.Series, col: Column, user_codes: dict[str, str], date_fo
             message = (lambda sel, m=full: m.loc[sel.index])
         problems.append((sev, rule, mask, message))
     return typed, problems
+
+
+@functools.lru_cache(maxsize=None)
+def _empty_typed(col: Column, date_format: str, partial_dates: str) -> pd.Series:
+    """The typed column of no values, as the converters make it (so the dtype is theirs)."""
+    typed, _ = _convert_values(pd.Series([], dtype=object), col, {}, date_format, partial_dates)
+    return typed
 
 
 def _convert_values(values: pd.Series, col: Column, user_codes: dict[str, str], date_format: str,
