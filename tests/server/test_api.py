@@ -152,3 +152,29 @@ def test_no_patient_ids_in_the_server_log(server, demo_patients, centers):
     log = server.log.read_text()
     assert "rwestudy serve" in log  # the log is the server's
     assert pid not in log and "RW-" not in log
+
+
+def test_a_new_patient_with_its_rows_is_saved_whole_or_not_at_all(server, centers):
+    A, B = centers
+    tok = server.token(f"investigator_{A.lower()}")
+    aes = [{"term": "Neutrophil count decreased", "grade": "3", "onset_date": "2024-02-01"},
+           {"term": "Fatigue", "grade": "1"}]
+    # One bad row (a field the table does not have): nothing is saved, not even the patient.
+    bad = {"patient_id": "ROWS-001", "sex": "M",
+           "tables": {"adverse_events": aes + [{"term": "Nausea", "colour": "red"}]}}
+    r = server.call("POST", "/api/patients", token=tok, body=bad)
+    assert r.status == 400 and r.json["error"].startswith("adverse_events row 3: ") and "colour" in r.json["error"]
+    assert server.call("GET", "/api/patients/ROWS-001", token=tok).status == 404
+    r = server.call("POST", "/api/patients", token=tok,
+                    body={"patient_id": "ROWS-001", "sex": "M", "treatment_start_date": "2024-01-15",
+                          "tables": {"adverse_events": aes, "treatment": [{"drug": "glofitamab", "cycles": 4}]}})
+    assert r.status == 201, r.body
+    got = server.call("GET", "/api/patients/ROWS-001", token=tok).json
+    assert [(e["term"], e.get("grade"), e.get("onset_date")) for e in got["tables"]["adverse_events"]] == [
+        ("Neutrophil count decreased", "3", "2024-02-01"), ("Fatigue", "1", None)]
+    assert [(t["drug"], t["cycles"]) for t in got["tables"]["treatment"]] == [("glofitamab", "4")]
+    trail = server.call("GET", "/api/audit?patient_id=ROWS-001", token=tok).json["audit"]
+    assert [(e["action"], e["table"]) for e in trail] == [
+        ("create", "patients"), ("create", "adverse_events"), ("create", "adverse_events"), ("create", "treatment")]
+    r = server.call("POST", "/api/patients", token=tok, body={"patient_id": "ROWS-002", "tables": {"patients": []}})
+    assert r.status == 400 and r.json["error"] == "not tables of a patient: patients"

@@ -9,4 +9,6 @@ urlpatterns = [
     path("api/patients/<str:patient_id>", api.patient, name="api-patient"),
     path("api/audit", api.audit_rows, name="api-audit"),
     path("api/export", api.export, name="api-export"),
+    path("api/lock", api.lock, name="api-lock"),
+    path("api/unlock", api.unlock, name="api-unlock"),
 ]
