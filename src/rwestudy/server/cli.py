@@ -197,6 +197,45 @@ def export(db: str = DB_OPT, out: Path = typer.Option(..., "--out", help="Folder
     Console().print(f"snapshot written to {out}", highlight=False)
 
 
+@app.command("import")
+def import_(source: Path = typer.Argument(..., help="A center's workbook (.xlsx) or folder of CSV files."),
+            db: str = DB_OPT, center: str = typer.Option(..., "--center", help="Import this center's rows only."),
+            study: Optional[str] = typer.Option(None, "--study", help="When the database holds several "
+                                                "(a database without a study gets one of this name)."),
+            username: str = typer.Option("import", "--username", help="Who the audit trail names.")):
+    """Load one center's existing workbook or CSV folder, through validation; every row audited as imported."""
+    from rwestudy.server.importer import ImportRefused, center_rows
+
+    if not source.exists():
+        _fail(f"no such workbook or folder: {source}")
+    _setup(db)
+    _migrate()
+    from rwestudy.server.changes import import_tables
+    from rwestudy.server.models import Record, Study
+
+    studies = Study.objects.filter(name=study) if study else Study.objects.all()
+    if len(studies) > 1:
+        _fail("several studies: say which with --study")
+    target = studies[0] if studies else Study.objects.create(name=study or "study")
+    try:
+        rows = center_rows(source, center)
+    except ImportRefused as exc:
+        _fail(str(exc))
+    ids = [r["patient_id"] for r in rows.tables["patients"]]
+    there = sorted(Record.objects.filter(study=target, table="patients", patient_id__in=ids)
+                   .values_list("patient_id", flat=True))
+    if there:
+        _fail(f"{len(there)} patient(s) of {source.name} are already in the server (first: {there[0]}); "
+              "an import only adds new patients, nothing imported")
+    n = import_tables(target, rows.tables, username, f"import from {source.name}")
+    console = Console()
+    console.print(f"{n} rows of {center} imported from {source.name} ({len(ids)} patients"
+                  f"{f', {rows.warnings} warning(s) open' if rows.warnings else ''})", highlight=False)
+    if rows.skipped:
+        console.print("left out, other centers' rows: " + ", ".join(f"{t} {k}" for t, k in rows.skipped.items()),
+                      highlight=False)
+
+
 @audit_app.command()
 def verify(db: str = DB_OPT):
     """Check the audit trail's hash chain: exit 0 when intact, 1 naming the first broken entry."""
