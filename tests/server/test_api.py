@@ -167,14 +167,14 @@ def test_a_new_patient_with_its_rows_is_saved_whole_or_not_at_all(server, center
     assert server.call("GET", "/api/patients/ROWS-001", token=tok).status == 404
     r = server.call("POST", "/api/patients", token=tok,
                     body={"patient_id": "ROWS-001", "sex": "M", "treatment_start_date": "2024-01-15",
-                          "tables": {"adverse_events": aes, "treatment": [{"drug": "glofitamab", "cycles": 4}]}})
+                          "tables": {"adverse_events": aes, "prior_lines": [{"line": 1, "regimen": "R-CHOP"}]}})
     assert r.status == 201, r.body
     got = server.call("GET", "/api/patients/ROWS-001", token=tok).json
     assert [(e["term"], e.get("grade"), e.get("onset_date")) for e in got["tables"]["adverse_events"]] == [
         ("Neutrophil count decreased", "3", "2024-02-01"), ("Fatigue", "1", None)]
-    assert [(t["drug"], t["cycles"]) for t in got["tables"]["treatment"]] == [("glofitamab", "4")]
+    assert [(t["line"], t["regimen"]) for t in got["tables"]["prior_lines"]] == [("1", "R-CHOP")]
     trail = server.call("GET", "/api/audit?patient_id=ROWS-001", token=tok).json["audit"]
     assert [(e["action"], e["table"]) for e in trail] == [
-        ("create", "patients"), ("create", "adverse_events"), ("create", "adverse_events"), ("create", "treatment")]
+        ("create", "patients"), ("create", "adverse_events"), ("create", "adverse_events"), ("create", "prior_lines")]
     r = server.call("POST", "/api/patients", token=tok, body={"patient_id": "ROWS-002", "tables": {"patients": []}})
     assert r.status == 400 and r.json["error"] == "not tables of a patient: patients"

@@ -99,6 +99,9 @@ def _init(db: str, demo: bool) -> bool:
     """Create or migrate; load the demo once. True when the demo was loaded now."""
     _setup(db)
     _migrate()
+    from rwestudy.server.audit import protect_table
+
+    protect_table()  # PostgreSQL: no UPDATE/DELETE on the trail for the application's role
     if not demo:
         return False
     from rwestudy.server.changes import import_demo
@@ -208,8 +211,7 @@ def import_(source: Path = typer.Argument(..., help="A center's workbook (.xlsx)
 
     if not source.exists():
         _fail(f"no such workbook or folder: {source}")
-    _setup(db)
-    _migrate()
+    _init(db, demo=False)
     from rwestudy.server.changes import import_tables
     from rwestudy.server.models import Record, Study
 
