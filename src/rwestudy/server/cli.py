@@ -165,6 +165,7 @@ def _serve(db: str, host: str, port: int, threads: int) -> None:
     _setup(db, [host, "127.0.0.1", "localhost", "[::1]"])
     if MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes()):
         _fail("the database is not up to date: run `rwestudy serve init --db ...` first")
+    import rwestudy.study  # noqa: F401  the checks' machinery (pandas...), loaded now, not by the first save
     Console().print(f"rwestudy serve: http://{host}:{port}/api/schema  (Ctrl+C stops)", highlight=False)
     # Waitress: a production WSGI server in pure Python (no C build, runs on Windows
     # hospital machines too), one process with threads, which suits SQLite's single
