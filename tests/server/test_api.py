@@ -1,4 +1,4 @@
-"""The JSON API over real HTTP: tokens, center isolation, reasons for change, findings, throttling."""
+"""The JSON API over real HTTP: tokens, center isolation, reasons for change, findings (throttling: test_security)."""
 from __future__ import annotations
 
 from rwestudy.demo.generator import make_study
@@ -120,15 +120,6 @@ def test_bad_requests_are_sentences(server, demo_patients, centers):
     assert r.status == 400
     r = server.call("PATCH", f"/api/patients/{pid}", token=tok, body={"ecog": {"nested": 1}})
     assert r.status == 400
-
-
-def test_login_brute_force_is_throttled(server):
-    for _ in range(5):
-        r = server.call("POST", "/api/token", body={"username": "throttled", "password": "guess"})
-        assert r.status == 401
-    # Even the right password is refused now.
-    r = server.call("POST", "/api/token", body={"username": "throttled", "password": server.passwords["throttled"]})
-    assert r.status == 429 and int(r.headers["Retry-After"]) > 0
 
 
 def test_openapi_documents_every_route(server, django_routes):

@@ -13,7 +13,6 @@ from functools import wraps
 
 from django.contrib.auth import authenticate, get_user_model
 from django.core import signing
-from django.core.cache import cache
 from django.db import IntegrityError
 from django.http import HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
@@ -21,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rwestudy.io.schema import TABLES
-from rwestudy.server import changes, checks, openapi, settings as cfg, snapshot
+from rwestudy.server import changes, checks, openapi, settings as cfg, snapshot, throttle
 from rwestudy.server.forms import KEY_FIELDS, form_class
 from rwestudy.server.models import AuditEntry
 from rwestudy.server.permissions import can, membership, visible_records
@@ -74,10 +73,6 @@ def schema(request):
     return JsonResponse(openapi.document())
 
 
-def _throttled(keys: list[tuple[str, int]]) -> bool:
-    return any((cache.get(k) or 0) >= limit for k, limit in keys)
-
-
 @csrf_exempt
 @require_POST
 def token(request):
@@ -85,19 +80,13 @@ def token(request):
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return _error(400, 'send {"username": ..., "password": ...} as JSON')
-    keys = [(f"login-user:{username.lower()}", cfg.LOGIN_FAILURES_ALLOWED),
-            (f"login-addr:{request.META.get('REMOTE_ADDR')}", 4 * cfg.LOGIN_FAILURES_ALLOWED)]
-    if _throttled(keys):
+    if throttle.locked(request, username):
         resp = _error(429, "too many failed logins; wait 15 minutes and try again")
         resp["Retry-After"] = str(cfg.LOGIN_LOCKOUT_SECONDS)
         return resp
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(request, username=username, password=password)  # counts failures (throttle.py)
     if user is None:
-        for k, _ in keys:
-            cache.add(k, 0, cfg.LOGIN_LOCKOUT_SECONDS)
-            cache.incr(k)
         return _error(401, "wrong username or password")
-    cache.delete(keys[0][0])
     claim = {"uid": user.pk, "h": user.get_session_auth_hash()}
     return JsonResponse({"token": signing.dumps(claim, salt=_SALT), "expires_in": cfg.TOKEN_MAX_AGE})
 
