@@ -14,6 +14,16 @@ import pytest
 from tests.server.conftest import SRC, cli, db_handle
 
 
+def _copy_db(server, dest):
+    """A consistent copy of a live SQLite server database, as a sqlite3 connection (SQLite only:
+    `conftest.db_handle` copies either backend)."""
+    import sqlite3
+
+    assert server.backend == "sqlite", "use conftest.db_handle on PostgreSQL"
+    db_handle(server, dest)
+    return sqlite3.connect(dest)
+
+
 def test_audit_verify_detects_a_changed_and_a_deleted_entry(server, tmp_path):
     copy = db_handle(server, tmp_path / "copy.sqlite")
     ok = cli("audit", "verify", "--db", copy.url, check=False, cwd=tmp_path)
