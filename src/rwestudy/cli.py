@@ -43,9 +43,10 @@ _mount_registry()
 
 
 def _mount_server() -> None:
-    from rwestudy.server.cli import app as serve_app, audit_app
-    app.add_typer(serve_app, name="serve", help="Multicenter data capture server (init, adduser, run).")
+    from rwestudy.server.cli import app as serve_app, audit_app, export as serve_export
+    app.add_typer(serve_app, name="serve", help="Multicenter data capture server (init, adduser, run, import).")
     app.add_typer(audit_app, name="audit", help="Verify the server's audit trail.")
+    app.command("export")(serve_export)  # `rwestudy export --db URL --out DIR` (= `serve export`)
 
 
 _mount_server()

@@ -1,4 +1,5 @@
-"""A real `rwestudy serve run` in a subprocess on a free loopback port, with the demo study.
+"""A real `rwestudy serve run` in a subprocess on a free loopback port, with the demo study,
+on SQLite and on PostgreSQL (a throw-away cluster, pgcluster.py; skipped where none can run).
 
 Every HTTP test talks to it with urllib, as a client at a center would.
 """
@@ -8,6 +9,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -52,9 +55,11 @@ class Reply:
 class Server:
     url: str
     db: str
-    db_path: Path
+    db_path: Path | None  # the SQLite file (None on PostgreSQL)
     log: Path
     passwords: dict[str, str]
+    backend: str = "sqlite"
+    cluster: object = None  # pgcluster.Cluster on PostgreSQL
     tokens: dict[str, str] = field(default_factory=dict)
 
     def call(self, method: str, path: str, token: str | None = None, body=None) -> Reply:
@@ -77,45 +82,120 @@ class Server:
             self.tokens[username] = r.json["token"]
         return self.tokens[username]
 
+    def query(self, sql: str) -> list[tuple]:
+        """Read the live database directly, behind the server's back."""
+        return db_handle(self).query(sql)
 
-def _free_port() -> int:
+
+@dataclass
+class DbHandle:
+    """A database to tamper with: its --db URL, and SQL as its superuser (not as the application)."""
+    url: str
+    _connect: Callable
+
+    def query(self, sql: str) -> list[tuple]:
+        con = self._connect()
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def execute(self, sql: str) -> None:
+        con = self._connect()
+        try:
+            con.execute(sql)
+            con.commit()
+        finally:
+            con.close()
+
+
+def db_handle(server: Server, copy_to: Path | None = None) -> DbHandle:
+    """The live database, or (copy_to) a consistent copy of it: SQLite's backup API, or pg_dump."""
+    if server.backend == "sqlite":
+        if copy_to is None:
+            return DbHandle(server.db, lambda: sqlite3.connect(server.db_path))
+        src, dst = sqlite3.connect(server.db_path), sqlite3.connect(copy_to)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        return DbHandle(f"sqlite:///{copy_to}", lambda: sqlite3.connect(copy_to))
+    live = server.db.rsplit("/", 1)[1]
+    name = live if copy_to is None else f"{live}_{copy_to.stem}"
+    url = server.db if copy_to is None else server.cluster.copy_database(live, name)
+    return DbHandle(url, lambda: server.cluster.admin(name))
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serve")
-    db_path = tmp / "study.sqlite"
-    db = f"sqlite:///{db_path}"
-    out = cli("serve", "init", "--db", db, "--demo", cwd=tmp).stdout
-    passwords = dict(re.findall(r"^\s+(\w+)\s+(\S+)\s+\w+", out, flags=re.M))
-    assert {"investigator_c10", "investigator_c07", "viewer_c10", "coordinator", "statistician"} <= set(passwords), out
-    passwords["throttled"] = "Throttle-test-pw-1"
-    cli("serve", "adduser", "--db", db, "--username", "throttled", "--password", passwords["throttled"],
-        "--role", "monitor", cwd=tmp)
-    port = _free_port()
-    log = tmp / "server.log"
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+def pg_cluster():
+    """A throw-away PostgreSQL cluster on loopback, or skip (saying why) where none can run."""
+    from tests.server import pgcluster
+
+    why = pgcluster.unavailable()
+    if why:
+        pytest.skip(why)
+    cluster = pgcluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def start_server(db: str, cwd: Path, log: Path, env_extra: dict | None = None, port: int | None = None,
+                 deadline_s: float = 90) -> subprocess.Popen:
+    """`rwestudy serve run` on a free port; returns the process (with .url) once /api/schema answers."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONPATH": str(SRC), **(env_extra or {})}
     env.pop("RWESTUDY_SECRET_KEY", None)
-    with log.open("w") as fh:
+    with log.open("a") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "rwestudy.cli", "serve", "run", "--db", db,
-                                 "--host", "127.0.0.1", "--port", str(port)], cwd=tmp, env=env,
+                                 "--host", "127.0.0.1", "--port", str(port)], cwd=cwd, env=env,
                                 stdout=fh, stderr=subprocess.STDOUT)
-    srv = Server(f"http://127.0.0.1:{port}", db, db_path, log, passwords)
-    deadline = time.monotonic() + 90
+    proc.url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + deadline_s
     while True:
         try:
-            if srv.call("GET", "/api/schema").status == 200:
-                break
+            with urllib.request.urlopen(proc.url + "/api/schema", timeout=5) as r:
+                if r.status == 200:
+                    return proc
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("server did not start:\n" + log.read_text())
-        time.sleep(0.3)
-    yield srv
+        time.sleep(0.1)
+
+
+def init_demo(db: str, cwd: Path) -> dict[str, str]:
+    """`serve init --demo` (+ a monitor for the throttle test); the demo accounts' passwords."""
+    out = cli("serve", "init", "--db", db, "--demo", cwd=cwd).stdout
+    passwords = dict(re.findall(r"^\s+(\w+)\s+(\S+)\s+\w+", out, flags=re.M))
+    assert {"investigator_c10", "investigator_c07", "viewer_c10", "coordinator", "statistician"} <= set(passwords), out
+    passwords["throttled"] = "Throttle-test-pw-1"
+    cli("serve", "adduser", "--db", db, "--username", "throttled", "--password", passwords["throttled"],
+        "--role", "monitor", cwd=cwd)
+    return passwords
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    """The demo study served over HTTP, on SQLite and on PostgreSQL (skipped where it cannot run)."""
+    backend = request.param
+    tmp = tmp_path_factory.mktemp(f"serve-{backend}")
+    cluster, db_path = None, None
+    if backend == "sqlite":
+        db_path = tmp / "study.sqlite"
+        db = f"sqlite:///{db_path}"
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        db = cluster.new_database("rwe_serve")
+    passwords = init_demo(db, tmp)
+    log = tmp / "server.log"
+    proc = start_server(db, tmp, log)
+    yield Server(proc.url, db, db_path, log, passwords, backend, cluster)
     proc.terminate()
     proc.wait(timeout=30)
 

@@ -1,4 +1,4 @@
-"""The JSON API over real HTTP: tokens, center isolation, reasons for change, findings, throttling."""
+"""The JSON API over real HTTP: tokens, center isolation, reasons for change, findings (throttling: test_security)."""
 from __future__ import annotations
 
 import re
@@ -124,15 +124,6 @@ def test_bad_requests_are_sentences(server, demo_patients, centers):
     assert r.status == 400
 
 
-def test_login_brute_force_is_throttled(server):
-    for _ in range(5):
-        r = server.call("POST", "/api/token", body={"username": "throttled", "password": "guess"})
-        assert r.status == 401
-    # Even the right password is refused now.
-    r = server.call("POST", "/api/token", body={"username": "throttled", "password": server.passwords["throttled"]})
-    assert r.status == 429 and int(r.headers["Retry-After"]) > 0
-
-
 def test_openapi_documents_every_route(server, django_routes):
     doc = server.call("GET", "/api/schema").json
     assert doc["openapi"].startswith("3.")
@@ -156,3 +147,29 @@ def test_no_patient_ids_in_the_server_log(server, demo_patients, centers):
     log = server.log.read_text()
     assert "rwestudy serve" in log  # the log is the server's
     assert pid not in log and "RW-" not in log
+
+
+def test_a_new_patient_with_its_rows_is_saved_whole_or_not_at_all(server, centers):
+    A, B = centers
+    tok = server.token(f"investigator_{A.lower()}")
+    aes = [{"term": "Neutrophil count decreased", "grade": "3", "onset_date": "2024-02-01"},
+           {"term": "Fatigue", "grade": "1"}]
+    # One bad row (a field the table does not have): nothing is saved, not even the patient.
+    bad = {"patient_id": "ROWS-001", "sex": "M",
+           "tables": {"adverse_events": aes + [{"term": "Nausea", "colour": "red"}]}}
+    r = server.call("POST", "/api/patients", token=tok, body=bad)
+    assert r.status == 400 and r.json["error"].startswith("adverse_events row 3: ") and "colour" in r.json["error"]
+    assert server.call("GET", "/api/patients/ROWS-001", token=tok).status == 404
+    r = server.call("POST", "/api/patients", token=tok,
+                    body={"patient_id": "ROWS-001", "sex": "M", "treatment_start_date": "2024-01-15",
+                          "tables": {"adverse_events": aes, "prior_lines": [{"line": 1, "regimen": "R-CHOP"}]}})
+    assert r.status == 201, r.body
+    got = server.call("GET", "/api/patients/ROWS-001", token=tok).json
+    assert [(e["term"], e.get("grade"), e.get("onset_date")) for e in got["tables"]["adverse_events"]] == [
+        ("Neutrophil count decreased", "3", "2024-02-01"), ("Fatigue", "1", None)]
+    assert [(t["line"], t["regimen"]) for t in got["tables"]["prior_lines"]] == [("1", "R-CHOP")]
+    trail = server.call("GET", "/api/audit?patient_id=ROWS-001", token=tok).json["audit"]
+    assert [(e["action"], e["table"]) for e in trail] == [
+        ("create", "patients"), ("create", "adverse_events"), ("create", "adverse_events"), ("create", "prior_lines")]
+    r = server.call("POST", "/api/patients", token=tok, body={"patient_id": "ROWS-002", "tables": {"patients": []}})
+    assert r.status == 400 and r.json["error"] == "not tables of a patient: patients"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,40 +11,53 @@ import zipfile
 
 import pytest
 
-from tests.server.conftest import SRC, cli
+from tests.server.conftest import SRC, cli, db_handle
 
 
 def _copy_db(server, dest):
-    """A consistent copy of the live server database (SQLite's backup API)."""
-    src, dst = sqlite3.connect(server.db_path), sqlite3.connect(dest)
-    src.backup(dst)
-    src.close()
-    return dst
+    """A consistent copy of a live SQLite server database, as a sqlite3 connection (SQLite only:
+    `conftest.db_handle` copies either backend)."""
+    import sqlite3
+
+    assert server.backend == "sqlite", "use conftest.db_handle on PostgreSQL"
+    db_handle(server, dest)
+    return sqlite3.connect(dest)
 
 
 def test_audit_verify_detects_a_changed_and_a_deleted_entry(server, tmp_path):
-    db = tmp_path / "copy.sqlite"
-    con = _copy_db(server, db)
-    url = f"sqlite:///{db}"
-    ok = cli("audit", "verify", "--db", url, check=False)
-    n = con.execute("select count(*) from rwe_auditentry").fetchone()[0]
+    copy = db_handle(server, tmp_path / "copy.sqlite")
+    ok = cli("audit", "verify", "--db", copy.url, check=False, cwd=tmp_path)
+    n = copy.query("select count(*) from rwe_auditentry")[0][0]
     assert ok.returncode == 0 and f"{n} audit entries, hash chain intact" in ok.stdout
     # A value rewritten behind the application's back.
-    con.execute("update rwe_auditentry set new = 'tampered' where id = 5")
-    con.commit()
-    bad = cli("audit", "verify", "--db", url, check=False)
+    copy.execute("update rwe_auditentry set new = 'tampered' where id = 5")
+    bad = cli("audit", "verify", "--db", copy.url, check=False, cwd=tmp_path)
     assert bad.returncode == 1 and "audit entry 5 was changed" in bad.stderr
     # Re-hashing the row itself does not help: the next row's link breaks.
-    con.execute("update rwe_auditentry set hash = 'f' || substr(hash, 2) where id = 5")
-    con.commit()
-    assert "audit entry 5" in cli("audit", "verify", "--db", url, check=False).stderr
+    copy.execute("update rwe_auditentry set hash = 'f' || substr(hash, 2) where id = 5")
+    assert "audit entry 5" in cli("audit", "verify", "--db", copy.url, check=False, cwd=tmp_path).stderr
     # A deleted row.
-    db2 = tmp_path / "copy2.sqlite"
-    con2 = _copy_db(server, db2)
-    con2.execute("delete from rwe_auditentry where id = 7")
-    con2.commit()
-    gone = cli("audit", "verify", "--db", f"sqlite:///{db2}", check=False)
+    copy2 = db_handle(server, tmp_path / "copy2.sqlite")
+    copy2.execute("delete from rwe_auditentry where id = 7")
+    gone = cli("audit", "verify", "--db", copy2.url, check=False, cwd=tmp_path)
     assert gone.returncode == 1 and "audit entry 8 does not follow entry 6" in gone.stderr
+
+
+def test_on_postgresql_the_application_role_cannot_update_or_delete_the_trail(server):
+    if server.backend != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no roles (the application's guards are tested below)")
+    import psycopg
+
+    before = server.query("select count(*), max(hash) from rwe_auditentry")
+    for sql in ("update rwe_auditentry set new = 'x' where id = 1", "delete from rwe_auditentry where id = 1",
+                "truncate rwe_auditentry"):
+        with psycopg.connect(server.db) as con:  # the server's own role, from its --db URL
+            assert con.execute("select current_user").fetchone()[0] == "rwe_app"
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                con.execute(sql)
+    with psycopg.connect(server.db) as con:  # it still reads and appends
+        assert con.execute("select count(*) from rwe_auditentry").fetchone()[0] == before[0][0]
+    assert server.query("select count(*), max(hash) from rwe_auditentry") == before
 
 
 def test_the_application_cannot_change_or_delete_audit_entries(django_routes):
@@ -87,7 +99,7 @@ def test_export_is_byte_identical_complete_and_reportable(server, centers, demo_
     assert manifest["files"] == {n: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist() if n != "manifest.json"}
     assert {"patients.csv", "adverse_events.csv", "study.xlsx"} <= set(manifest["files"])
     assert manifest["software"].startswith("rwestudy ") and manifest["cutoff_date"] == "2025-06-30"
-    entries = sqlite3.connect(server.db_path).execute("select count(*), max(id) from rwe_auditentry").fetchone()
+    entries = server.query("select count(*), max(id) from rwe_auditentry")[0]
     assert (manifest["audit"]["entries"], manifest["audit"]["last_id"]) == entries
 
     # Untouched tables are the demo study exactly as `rwestudy demo --csv` writes it.

@@ -59,6 +59,9 @@ RULES = {
     "api-audit": {"read": _patient_read, "write": lambda role, t: 405},
     "api-export": {"read": lambda role, t: 200 if role in ("coordinator", "statistician") else 403,
                    "write": lambda role, t: 405},
+    # Only the coordinator locks; a patient of any center, as it sees them all.
+    "api-lock": {"read": lambda role, t: 405, "write": lambda role, t: 200 if role == "coordinator" else 403},
+    "api-unlock": {"read": lambda role, t: 405, "write": lambda role, t: 200 if role == "coordinator" else 403},
     "api-queries": {"read": lambda role, t: 200, "write": lambda role, t: _query_open(role, t, 201)},
     "api-query-step": {"read": lambda role, t: 405, "write": lambda role, t: _query_answer(role, t, 200)},
     # The pages. A refused page is 403 (role) or 404 (not your patient), as in the API; a
@@ -109,6 +112,17 @@ def _request(server, route, op, role, user, target_pid, target_center, n):
     if route == "api-export":
         return server.call("GET" if op == "read" else "POST", "/api/export", token=tok,
                            body=None if op == "read" else {})
+    if route in ("api-lock", "api-unlock"):
+        if op == "read":
+            return server.call("GET", f"/{route.replace('-', '/')}", token=tok)
+        coordinator = server.token("coordinator")
+        lock_body = {"patient_id": target_pid, "reason": "authorization matrix"}
+        if route == "api-unlock":  # something to unlock
+            assert server.call("POST", "/api/lock", token=coordinator, body=lock_body).status == 200
+        r = server.call("POST", f"/{route.replace('-', '/')}", token=tok, body=lock_body)
+        # Leave the patient unlocked for the rest of the matrix.
+        assert server.call("POST", "/api/unlock", token=coordinator, body=lock_body).status == 200
+        return r
     if route.startswith("api-quer"):
         return _api_query_request(server, route, op, tok, target_pid, n)
     return _page_request(server, route, op, user, target_pid, n)

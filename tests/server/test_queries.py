@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import re
 
-from tests.server.conftest import cli
-from tests.server.test_audit_export import _copy_db
+from tests.server.conftest import cli, db_handle
 from tests.server.web import logged_in, record_id
 
 
@@ -61,9 +60,8 @@ def test_query_lifecycle_with_roles_and_audit(server, centers, demo_patients, tm
         (f"investigator_{a.lower()}", "ldh", "reopened", "answered"), ("coordinator", "ldh", "answered", "closed")]
     assert mine[1]["reason"] == f"query {qid}: yes, U/L as in the lab report"
     # The hash chain still verifies with the query steps in it.
-    db = tmp_path / "copy.sqlite"
-    _copy_db(server, db).close()
-    assert cli("audit", "verify", "--db", f"sqlite:///{db}", check=False).returncode == 0
+    copy = db_handle(server, tmp_path / "copy.sqlite")
+    assert cli("audit", "verify", "--db", copy.url, check=False).returncode == 0
 
 
 def test_a_query_on_a_row_from_a_finding_shows_at_the_field_and_on_the_dashboard(server, centers):

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.server.conftest import cli
-from tests.server.test_audit_export import _copy_db
+import pytest
+
+from tests.server.conftest import cli, db_handle
+
+# Copies of the SQLite demo database (the PostgreSQL init is exercised by the server fixture).
+pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 
 
 def test_init_again_migrates_and_keeps_the_data(server, tmp_path):
     db = tmp_path / "again.sqlite"
-    con = _copy_db(server, db)
-    before = con.execute("select count(*) from rwe_record").fetchone()[0]
+    before = db_handle(server, db).query("select count(*) from rwe_record")[0][0]
     out = cli("serve", "init", "--db", f"sqlite:///{db}", "--demo").stdout
     assert "Demo accounts" not in out and "database ready" in out
     assert sqlite3.connect(db).execute("select count(*) from rwe_record").fetchone()[0] == before
@@ -19,7 +22,7 @@ def test_init_again_migrates_and_keeps_the_data(server, tmp_path):
 
 def test_adduser_refusals(server, tmp_path, centers):
     db = tmp_path / "users.sqlite"
-    _copy_db(server, db)
+    db_handle(server, db)
     url = f"sqlite:///{db}"
     a, _ = centers
     cases = [(["--role", "superuser", "--center", a], "--role must be one of"),

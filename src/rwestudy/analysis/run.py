@@ -21,6 +21,7 @@ from rwestudy.analysis.plan import Plan
 from rwestudy.analysis.lugano_agreement import NOTE as LUGANO_NOTE, lugano_agreement_records
 from rwestudy.analysis.variables import categorise, is_continuous
 from rwestudy.endpoints import Endpoints, derive_endpoints
+from rwestudy.endpoints.inputs import typed_tables
 from rwestudy.stats.adverse_events import ae_tables
 from rwestudy.stats.association import compare_categorical
 from rwestudy.stats.cox import cox, cox_stepwise, cox_univariate, ph_test

@@ -7,18 +7,20 @@ views are CSRF-exempt: a browser cannot be tricked into sending the header.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import wraps
 
 from django.contrib.auth import authenticate, get_user_model
 from django.core import signing
-from django.core.cache import cache
+from django.db import IntegrityError
 from django.http import HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rwestudy.server import changes, checks, openapi, settings as cfg, snapshot
+from rwestudy.io.schema import TABLES
+from rwestudy.server import changes, checks, openapi, settings as cfg, snapshot, throttle
 from rwestudy.server.forms import KEY_FIELDS, form_class
 from rwestudy.server.models import AuditEntry
 from rwestudy.server.permissions import can, membership, visible_records
@@ -71,10 +73,6 @@ def schema(request):
     return JsonResponse(openapi.document())
 
 
-def _throttled(keys: list[tuple[str, int]]) -> bool:
-    return any((cache.get(k) or 0) >= limit for k, limit in keys)
-
-
 @csrf_exempt
 @require_POST
 def token(request):
@@ -82,19 +80,13 @@ def token(request):
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return _error(400, 'send {"username": ..., "password": ...} as JSON')
-    keys = [(f"login-user:{username.lower()}", cfg.LOGIN_FAILURES_ALLOWED),
-            (f"login-addr:{request.META.get('REMOTE_ADDR')}", 4 * cfg.LOGIN_FAILURES_ALLOWED)]
-    if _throttled(keys):
+    if throttle.locked(request, username):
         resp = _error(429, "too many failed logins; wait 15 minutes and try again")
         resp["Retry-After"] = str(cfg.LOGIN_LOCKOUT_SECONDS)
         return resp
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(request, username=username, password=password)  # counts failures (throttle.py)
     if user is None:
-        for k, _ in keys:
-            cache.add(k, 0, cfg.LOGIN_LOCKOUT_SECONDS)
-            cache.incr(k)
         return _error(401, "wrong username or password")
-    cache.delete(keys[0][0])
     claim = {"uid": user.pk, "h": user.get_session_auth_hash()}
     return JsonResponse({"token": signing.dumps(claim, salt=_SALT), "expires_in": cfg.TOKEN_MAX_AGE})
 
@@ -114,6 +106,29 @@ def _clean(table: str, body: dict) -> tuple[dict[str, str] | None, str | None]:
     if not form.is_valid():
         return None, "; ".join(f"{k}: {' '.join(e)}" for k, e in form.errors.items())
     return {k: form.cleaned_data[k] for k in text}, None
+
+
+def _child_rows(tables) -> tuple[dict[str, list[dict[str, str]]] | None, str | None]:
+    """`{"adverse_events": [{...}, ...], ...}` of a new patient, cleaned like its fields."""
+    if tables is None:
+        return {}, None
+    if not isinstance(tables, dict) or not all(isinstance(v, list) for v in tables.values()):
+        return None, 'give "tables" as {"table name": [rows as objects], ...}'
+    unknown = sorted(set(tables) - (set(TABLES) - {"patients"}))
+    if unknown:
+        return None, f"not tables of a patient: {', '.join(unknown)}"
+    out = {}
+    for table, items in tables.items():
+        out[table] = []
+        for i, row in enumerate(items, start=1):
+            if not isinstance(row, dict):
+                return None, f"{table} row {i}: give the row as an object"
+            row = {k: v for k, v in row.items() if k != "patient_id"}
+            values, problem = _clean(table, row)
+            if problem:
+                return None, f"{table} row {i}: {problem}"
+            out[table].append(values)
+    return out, None
 
 
 def _patient_rows(m, patient_id: str):
@@ -137,8 +152,8 @@ def patients(request):
         return JsonResponse({"patients": [{"patient_id": p, "center": c} for p, c in rows]})
     if not can(m, "write"):
         return _error(403, "your role cannot enter data")
-    if m.study.locked:
-        return _error(409, "the study is locked")
+    if changes.lock_problem(m.study, None):
+        return _error(409, changes.lock_problem(m.study, None))
     body = _body(request)
     if body is None:
         return _error(400, "send the patient as a JSON object")
@@ -146,12 +161,20 @@ def patients(request):
     body.pop("center", None)  # always the user's own center
     if not patient_id or len(patient_id) > 64:
         return _error(400, "give a patient_id (at most 64 characters)")
+    rows, problem = _child_rows(body.pop("tables", None))
+    if problem:
+        return _error(400, problem)
     values, problem = _clean("patients", body)
     if problem:
         return _error(400, problem)
     if m.study.records.filter(table="patients", patient_id=patient_id).exists():
         return _error(409, "this patient_id cannot be used; choose another")
-    changes.create_patient(m.study, m.center, request.user.username, patient_id, values)
+    try:
+        changes.create_patient(m.study, m.center, request.user.username, patient_id, values, rows)
+    except changes.Locked as exc:
+        return _error(409, str(exc))
+    except IntegrityError:  # the same new patient_id sent twice at once: the unique constraint decided
+        return _error(409, "this patient_id cannot be used; choose another")
     return JsonResponse({"patient_id": patient_id, "center": m.center.name,
                          "findings": _findings(m, _patient_rows(m, patient_id))}, status=201)
 
@@ -174,8 +197,8 @@ def patient(request, patient_id: str):
                              "tables": tables, "findings": _findings(m, records)})
     if not can(m, "write"):
         return _error(403, "your role cannot change data")
-    if m.study.locked:
-        return _error(409, "the study is locked")
+    if changes.lock_problem(m.study, patient_id):
+        return _error(409, changes.lock_problem(m.study, patient_id))
     body = _body(request)
     if body is None:
         return _error(400, "send the changes as a JSON object")
@@ -197,7 +220,7 @@ def patient(request, patient_id: str):
         return _error(422, "give a reason for this change", reason_required_for=needs, findings=found)
     try:
         changes.update_record(main, main.data, changed, request.user.username, reason)
-    except changes.Conflict as exc:
+    except (changes.Conflict, changes.Locked) as exc:
         return _error(409, str(exc))
     return JsonResponse({"patient_id": patient_id, "changed": sorted(changed), "findings": found})
 
@@ -227,3 +250,50 @@ def export(request):
     resp = HttpResponse(snapshot.snapshot_zip(m.study), content_type="application/zip")
     resp["Content-Disposition"] = f'attachment; filename="{m.study.name}-snapshot.zip"'
     return resp
+
+
+def _lock_request(request, locking: bool):
+    m = request.membership
+    if not can(m, "lock"):
+        return _error(403, "only the coordinator locks and unlocks")
+    body = _body(request)
+    if body is None:
+        return _error(400, 'send {"reason": ..., "cutoff"?: "YYYY-MM-DD", "patient_id"?: ...} as JSON')
+    reason = str(body.get("reason") or "").strip()
+    if not reason:
+        return _error(400, "give a reason for the " + ("lock" if locking else "unlock"))
+    cutoff = None
+    if locking and body.get("cutoff") not in (None, ""):
+        try:
+            cutoff = dt.date.fromisoformat(str(body["cutoff"]))
+        except ValueError:
+            return _error(400, f"cutoff must be a date as YYYY-MM-DD, got {str(body['cutoff'])[:20]!r}")
+    patient = None
+    if body.get("patient_id") not in (None, ""):
+        patient = next((r for r in _patient_rows(m, str(body["patient_id"])) if r.table == "patients"), None)
+        if patient is None:
+            return _not_found()
+    elif locking and cutoff is None and m.study.cutoff_date is None:
+        return _error(400, "set the data cut-off (cutoff: YYYY-MM-DD) when locking the study")
+    if locking:
+        changed = changes.lock(m.study, request.user.username, reason, cutoff, patient)
+    else:
+        changed = changes.unlock(m.study, request.user.username, reason, patient)
+    m.study.refresh_from_db()
+    out = {"locked": locking, "changed": changed,
+           "cutoff": m.study.cutoff_date.isoformat() if m.study.cutoff_date else None}
+    if patient is not None:
+        out["patient_id"] = patient.patient_id
+    return JsonResponse(out)
+
+
+@bearer
+@require_POST
+def lock(request):
+    return _lock_request(request, locking=True)
+
+
+@bearer
+@require_POST
+def unlock(request):
+    return _lock_request(request, locking=False)

@@ -28,6 +28,33 @@ def digest(prev_hash: str, e: AuditEntry) -> str:
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
 
 
+def lock_chain() -> None:
+    """Serialise writers until the end of the transaction (call inside `transaction.atomic`).
+
+    SQLite: every write transaction is BEGIN IMMEDIATE already (settings.py), so
+    nothing to do. PostgreSQL: a transaction-scoped advisory lock (re-entrant).
+    A save that checks the study's or patient's lock takes this first, so a lock
+    set meanwhile is seen.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+
+
+def protect_table() -> None:
+    """PostgreSQL: the application's role loses UPDATE, DELETE and TRUNCATE on the trail.
+
+    Run by `serve init` after the migrations (idempotent). The role that owns the
+    table (the one in --db) is revoked too: PostgreSQL applies an owner's ACL to
+    the owner, so its UPDATE fails with "permission denied" like anyone's.
+    """
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC, CURRENT_USER")
+
+
 def append(entries: list[AuditEntry]) -> None:
     """Chain and insert `entries`; call inside the transaction that makes the change.
 
@@ -37,9 +64,7 @@ def append(entries: list[AuditEntry]) -> None:
     """
     if not entries:
         return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+    lock_chain()
     prev = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
     now = timezone.now()
     for e in entries:

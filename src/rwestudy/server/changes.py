@@ -15,11 +15,34 @@ from django.db import transaction
 from rwestudy.io.schema import TABLES
 from rwestudy.server import audit
 from rwestudy.server.forms import KEY_FIELDS
-from rwestudy.server.models import AuditEntry, Center, Record, Study
+from django.utils import timezone
+
+from rwestudy.server.models import AuditEntry, Center, PatientLock, Record, Study
 
 
 class Conflict(Exception):
     """The record changed between the check and the save: reload and retry."""
+
+
+class Locked(Exception):
+    """The study or the patient is locked: nothing can change until the coordinator unlocks it."""
+
+
+def lock_problem(study: Study, patient_id: str | None) -> str | None:
+    """Why `patient_id` (or, with None, a new patient) cannot change now, or None."""
+    if study.locked:
+        cut = f" at the data cut-off {study.cutoff_date:%Y-%m-%d}" if study.cutoff_date else ""
+        return f"the study is locked{cut}: no data can change until the coordinator unlocks it"
+    if patient_id and PatientLock.objects.filter(study=study, patient_id=patient_id).exists():
+        return "this patient is locked: its data cannot change until the coordinator unlocks it"
+    return None
+
+
+def _check_unlocked(study: Study, patient_id: str | None) -> None:
+    """Inside the write transaction, after `audit.lock_chain()`: the lock state as it is now."""
+    problem = lock_problem(Study.objects.get(pk=study.pk), patient_id)
+    if problem:
+        raise Locked(problem)
 
 
 def _entry(study, username, action, record, field, old, new, reason="") -> AuditEntry:
@@ -77,12 +100,20 @@ def import_demo(study: Study, username: str = "demo") -> int:
     return import_tables(study, rows, username, "demo study loaded")
 
 
-def create_patient(study: Study, center: Center, username: str, patient_id: str, values: dict[str, str]) -> Record:
+def create_patient(study: Study, center: Center, username: str, patient_id: str, values: dict[str, str],
+                   rows: dict[str, list[dict[str, str]]] | None = None) -> Record:
+    """A new patient and its other rows (adverse events, treatment...) in one transaction:
+    all of them are saved, with their audit entries, or none."""
     with transaction.atomic():
+        audit.lock_chain()
+        _check_unlocked(study, None)
         record = Record.objects.create(study=study, center=center, table="patients", patient_id=patient_id,
                                        data={k: v for k, v in values.items() if v})
-        audit.append([_entry(study, username, "create", record, "*", None,
-                             json.dumps(record.data, sort_keys=True, ensure_ascii=False))])
+        records = [record] + [Record.objects.create(study=study, center=center, table=table, patient_id=patient_id,
+                                                    data={k: v for k, v in row.items() if v})
+                              for table, items in (rows or {}).items() for row in items]
+        audit.append([_entry(study, username, "create", r, "*", None,
+                             json.dumps(r.data, sort_keys=True, ensure_ascii=False)) for r in records])
     return record
 
 
@@ -112,6 +143,8 @@ def delete_record(record: Record, expected: dict, username: str, reason: str) ->
 def update_record(record: Record, expected: dict, changes: dict[str, str], username: str, reason: str) -> None:
     """Apply `changes` (field -> new text, "" = empty) if the record still holds `expected`."""
     with transaction.atomic():
+        audit.lock_chain()
+        _check_unlocked(record.study, record.patient_id)
         current = Record.objects.select_for_update().select_related("center").get(pk=record.pk)
         if current.data != expected:
             raise Conflict("the record was changed by someone else meanwhile; reload it and try again")
@@ -125,3 +158,57 @@ def update_record(record: Record, expected: dict, changes: dict[str, str], usern
             entries.append(_entry(record.study, username, "update", current, field, old, new or None, reason))
         current.save(update_fields=["data", "updated"])
         audit.append(entries)
+
+
+def _lock_entry(study, username, action, field, old, new, reason, record=None) -> AuditEntry:
+    """A lock/unlock/cut-off entry: on the patient's row, or (record None) on the study."""
+    return AuditEntry(at=None, username=username, study=study, action=action,
+                      table="patients" if record else "study", record_id=record and record.id,
+                      patient_id=record.patient_id if record else "", center=record.center.name if record else "",
+                      field=field, old=old, new=new, reason=reason)
+
+
+def _set_cutoff(study: Study, cutoff, username: str, reason: str) -> list[AuditEntry]:
+    if cutoff is None or cutoff == study.cutoff_date:
+        return []
+    old = study.cutoff_date.isoformat() if study.cutoff_date else None
+    study.cutoff_date = cutoff
+    return [_lock_entry(study, username, "lock", "cutoff_date", old, cutoff.isoformat(), reason)]
+
+
+def lock(study: Study, username: str, reason: str, cutoff=None, patient: Record | None = None) -> bool:
+    """Set the data cut-off (if given) and lock the study, or one patient. False when it was locked already."""
+    with transaction.atomic():
+        audit.lock_chain()
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        entries = _set_cutoff(study, cutoff, username, reason)
+        if patient is None:
+            changed = not study.locked
+            study.locked = True
+            if changed:
+                entries.append(_lock_entry(study, username, "lock", "locked", "no", "yes", reason))
+        else:
+            _, changed = PatientLock.objects.get_or_create(
+                study=study, patient_id=patient.patient_id,
+                defaults={"at": timezone.now(), "username": username, "reason": reason})
+            if changed:
+                entries.append(_lock_entry(study, username, "lock", "locked", "no", "yes", reason, patient))
+        study.save(update_fields=["cutoff_date", "locked"])
+        audit.append(entries)
+    return changed
+
+
+def unlock(study: Study, username: str, reason: str, patient: Record | None = None) -> bool:
+    """Unlock the study, or one patient. False when it was not locked."""
+    with transaction.atomic():
+        audit.lock_chain()
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        if patient is None:
+            changed = study.locked
+            study.locked = False
+            study.save(update_fields=["locked"])
+        else:
+            changed = PatientLock.objects.filter(study=study, patient_id=patient.patient_id).delete()[0] > 0
+        if changed:
+            audit.append([_lock_entry(study, username, "unlock", "locked", "yes", "no", reason, patient)])
+    return changed

@@ -99,6 +99,9 @@ def _init(db: str, demo: bool) -> bool:
     """Create or migrate; load the demo once. True when the demo was loaded now."""
     _setup(db)
     _migrate()
+    from rwestudy.server.audit import protect_table
+
+    protect_table()  # PostgreSQL: no UPDATE/DELETE on the trail for the application's role
     if not demo:
         return False
     from rwestudy.server.changes import import_demo
@@ -162,6 +165,7 @@ def _serve(db: str, host: str, port: int, threads: int) -> None:
     _setup(db, [host, "127.0.0.1", "localhost", "[::1]"])
     if MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes()):
         _fail("the database is not up to date: run `rwestudy serve init --db ...` first")
+    import rwestudy.study  # noqa: F401  the checks' machinery (pandas...), loaded now, not by the first save
     Console().print(f"rwestudy serve: http://{host}:{port}/api/schema  (Ctrl+C stops)", highlight=False)
     # Waitress: a production WSGI server in pure Python (no C build, runs on Windows
     # hospital machines too), one process with threads, which suits SQLite's single
@@ -195,6 +199,44 @@ def export(db: str = DB_OPT, out: Path = typer.Option(..., "--out", help="Folder
         (out / name).write_bytes(body)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     Console().print(f"snapshot written to {out}", highlight=False)
+
+
+@app.command("import")
+def import_(source: Path = typer.Argument(..., help="A center's workbook (.xlsx) or folder of CSV files."),
+            db: str = DB_OPT, center: str = typer.Option(..., "--center", help="Import this center's rows only."),
+            study: Optional[str] = typer.Option(None, "--study", help="When the database holds several "
+                                                "(a database without a study gets one of this name)."),
+            username: str = typer.Option("import", "--username", help="Who the audit trail names.")):
+    """Load one center's existing workbook or CSV folder, through validation; every row audited as imported."""
+    from rwestudy.server.importer import ImportRefused, center_rows
+
+    if not source.exists():
+        _fail(f"no such workbook or folder: {source}")
+    _init(db, demo=False)
+    from rwestudy.server.changes import import_tables
+    from rwestudy.server.models import Record, Study
+
+    studies = Study.objects.filter(name=study) if study else Study.objects.all()
+    if len(studies) > 1:
+        _fail("several studies: say which with --study")
+    target = studies[0] if studies else Study.objects.create(name=study or "study")
+    try:
+        rows = center_rows(source, center)
+    except ImportRefused as exc:
+        _fail(str(exc))
+    ids = [r["patient_id"] for r in rows.tables["patients"]]
+    there = sorted(Record.objects.filter(study=target, table="patients", patient_id__in=ids)
+                   .values_list("patient_id", flat=True))
+    if there:
+        _fail(f"{len(there)} patient(s) of {source.name} are already in the server (first: {there[0]}); "
+              "an import only adds new patients, nothing imported")
+    n = import_tables(target, rows.tables, username, f"import from {source.name}")
+    console = Console()
+    console.print(f"{n} rows of {center} imported from {source.name} ({len(ids)} patients"
+                  f"{f', {rows.warnings} warning(s) open' if rows.warnings else ''})", highlight=False)
+    if rows.skipped:
+        console.print("left out, other centers' rows: " + ", ".join(f"{t} {k}" for t, k in rows.skipped.items()),
+                      highlight=False)
 
 
 @audit_app.command()

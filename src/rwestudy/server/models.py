@@ -77,6 +77,22 @@ class Record(models.Model):
         indexes = [models.Index(fields=["study", "center", "table"]), models.Index(fields=["study", "patient_id"])]
 
 
+class PatientLock(models.Model):
+    """One patient locked by the coordinator (the whole study is locked by `Study.locked`).
+
+    A locked patient's rows refuse every change until unlocked; lock and unlock are audited.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="patient_locks")
+    patient_id = models.CharField(max_length=64)
+    at = models.DateTimeField()  # UTC
+    username = models.CharField(max_length=150)
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "patient_id"], name="one_lock_per_patient")]
+
+
 class AppendOnly(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("the audit trail is append-only")
@@ -95,7 +111,7 @@ class AuditEntry(models.Model):
     at = models.DateTimeField()  # UTC
     username = models.CharField(max_length=150)  # text, not a foreign key: the trail outlives accounts
     study = models.ForeignKey(Study, on_delete=models.PROTECT)
-    action = models.CharField(max_length=10)  # create | update | delete | import
+    action = models.CharField(max_length=10)  # create | update | delete | import | lock | unlock
     table = models.CharField(max_length=64)
     record_id = models.BigIntegerField(null=True)
     patient_id = models.CharField(max_length=64)

@@ -30,6 +30,9 @@ def document() -> dict:
                                                 ("severity", "rule", "table", "record_id", "field", "value",
                                                  "message")}}
     auth = [{"bearer": []}]
+    lock_body = {"type": "object", "required": ["reason"],
+                 "properties": {"reason": {"type": "string"}, "patient_id": {"type": "string"},
+                                "cutoff": {"type": "string", "format": "date"}}}
     not_found = _ok("no such patient, or not one you may see (the two are not told apart)")
     return {
         "openapi": "3.1.0",
@@ -49,8 +52,11 @@ def document() -> dict:
             "/api/patients": {
                 "get": {"summary": "Patients you may see", "security": auth,
                         "responses": {"200": _ok("patient_id and center of each")}},
-                "post": {"summary": "Enter a new patient in your center", "security": auth,
-                         "responses": {"201": _ok("created, with its findings"), "409": _ok("id in use")}}},
+                "post": {"summary": "Enter a new patient in your center, with its other rows in "
+                                   '"tables" ({"adverse_events": [{...}], ...}): all saved or none',
+                         "security": auth,
+                         "responses": {"201": _ok("created, with its findings"),
+                                       "409": _ok("id in use, or the study is locked")}}},
             "/api/patients/{patient_id}": {
                 "parameters": [{"name": "patient_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "get": {"summary": "A patient's fields, other rows and open findings", "security": auth,
@@ -61,6 +67,7 @@ def document() -> dict:
                               {"$ref": "#/components/schemas/PatientFields"},
                               {"type": "object", "properties": {"reason": {"type": "string"}}}]}}}},
                           "responses": {"200": _ok("saved, with the findings left open"), "404": not_found,
+                                        "409": _ok("the patient or the study is locked"),
                                         "422": _ok("a reason is required (nothing saved)")}}},
             "/api/audit": {"get": {"summary": "A patient's audit trail", "security": auth,
                                    "parameters": [{"name": "patient_id", "in": "query", "required": True,
@@ -71,6 +78,18 @@ def document() -> dict:
                                     "responses": {"200": _ok("zip", {"type": "string", "format": "binary"},
                                                              "application/zip"),
                                                   "403": _ok("coordinator and statistician only")}}},
+            "/api/lock": {"post": {
+                "summary": "Set the data cut-off and lock the study, or (with patient_id) one patient; "
+                           "a locked patient or study refuses every change (409)", "security": auth,
+                "requestBody": {"content": {_JSON: {"schema": lock_body}}},
+                "responses": {"200": _ok("locked (changed: false when it was already)"),
+                              "400": _ok("no reason, or a cut-off that is not YYYY-MM-DD"),
+                              "403": _ok("coordinator only"), "404": not_found}}},
+            "/api/unlock": {"post": {
+                "summary": "Unlock the study, or (with patient_id) one patient", "security": auth,
+                "requestBody": {"content": {_JSON: {"schema": lock_body}}},
+                "responses": {"200": _ok("unlocked (changed: false when it was not locked)"),
+                              "403": _ok("coordinator only"), "404": not_found}}},
             "/api/schema": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI")}}},
             **_query_paths(auth),
         },

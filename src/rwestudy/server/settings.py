@@ -12,7 +12,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-TOKEN_MAX_AGE = 8 * 3600        # an API token and a browser session last one working day
+# An API token and a browser session last one working day (RWESTUDY_SESSION_SECONDS to change it).
+TOKEN_MAX_AGE = int(os.environ.get("RWESTUDY_SESSION_SECONDS") or 8 * 3600)
 LOGIN_FAILURES_ALLOWED = 5      # per username (or 4x that per address) ...
 LOGIN_LOCKOUT_SECONDS = 15 * 60  # ... within this window, then HTTP 429
 
@@ -88,6 +89,7 @@ def configure(url: str, allowed_hosts: list[str] | None = None) -> None:
                     "OPTIONS": {"context_processors": ["django.template.context_processors.request",
                                                        "django.contrib.auth.context_processors.auth",
                                                        "django.contrib.messages.context_processors.messages"]}}],
+        AUTHENTICATION_BACKENDS=["rwestudy.server.throttle.ThrottledBackend"],  # every login throttled
         PASSWORD_HASHERS=["django.contrib.auth.hashers.Argon2PasswordHasher",
                           "django.contrib.auth.hashers.PBKDF2PasswordHasher"],
         AUTH_PASSWORD_VALIDATORS=[

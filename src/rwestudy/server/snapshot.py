@@ -132,6 +132,7 @@ def snapshot(study: Study) -> tuple[dict[str, bytes], dict]:
         "study": study.name,
         "cutoff_date": study.cutoff_date.isoformat() if study.cutoff_date else None,
         "locked": study.locked,
+        "locked_patients": sorted(study.patient_locks.values_list("patient_id", flat=True)),
         "audit": audit.position(),
         "rows": {t: len(rows) for t, rows in tables.items()},
         "files": {name: hashlib.sha256(body).hexdigest() for name, body in sorted(files.items())},

@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/patients/<str:patient_id>", api.patient, name="api-patient"),
     path("api/audit", api.audit_rows, name="api-audit"),
     path("api/export", api.export, name="api-export"),
+    path("api/lock", api.lock, name="api-lock"),
+    path("api/unlock", api.unlock, name="api-unlock"),
     path("api/queries", api_queries.query_list, name="api-queries"),
     re_path(r"^api/queries/(?P<query_id>[0-9]+)/(?P<action>answer|close|reopen)$", api_queries.query_step,
             name="api-query-step"),

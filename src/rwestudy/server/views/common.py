@@ -5,12 +5,11 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import render
 
-from rwestudy.server import settings as cfg
+from rwestudy.server import throttle
 from rwestudy.server.permissions import CAN, membership
 
 LOGIN_URL = "login"
@@ -49,21 +48,12 @@ def not_found():
 
 
 class ThrottledLoginForm(AuthenticationForm):
-    """Django's login form, counting failures with the API's counters (api.token):
-    a name or an address that failed too often is refused for a while on both doors."""
+    """Django's login form; the failures are counted by the authentication backend
+    (server/throttle.py, shared with POST /api/token). This only says why a
+    throttled name or address is refused, instead of "wrong password"."""
 
     def clean(self):
         username = str(self.data.get("username") or "")
-        keys = [(f"login-user:{username.lower()}", cfg.LOGIN_FAILURES_ALLOWED),
-                (f"login-addr:{self.request.META.get('REMOTE_ADDR')}", 4 * cfg.LOGIN_FAILURES_ALLOWED)]
-        if any((cache.get(k) or 0) >= limit for k, limit in keys):
+        if throttle.locked(self.request, username):
             raise ValidationError("Too many failed logins: wait 15 minutes and try again.", code="throttled")
-        try:
-            out = super().clean()
-        except ValidationError:
-            for k, _ in keys:
-                cache.add(k, 0, cfg.LOGIN_LOCKOUT_SECONDS)
-                cache.incr(k)
-            raise
-        cache.delete(keys[0][0])
-        return out
+        return super().clean()
