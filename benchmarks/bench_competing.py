@@ -30,6 +30,79 @@ Agreement: max |difference| of the CIF at 6, 12 and 24 months (days 182.5,
 365.5, 730.5: between whole days, so lifelines' jitter cannot move an event
 across them) against each peer, for every group and cause; Gray's chi-square
 of cause 1; Fine-Gray coefficients and SEs (max relative difference to crr).
+
+Measured 2026-12-03 (full run, ~9 min), a 2-core AMD EPYC VM shared with 2-3
+other sessions (load average ~2.5-3.5), Python 3.11, numpy/pandas from the
+project venv, lifelines 0.30, R 4.2 with cmprsk 2.2-11:
+
+    Cumulative incidence (both causes, Gray's variance and CI)
+          n   time                tool    cif s  cif x  by+Gray s  by+Gray x  CIF/KM  by/KM by   max|dF|  Gray chi2
+       1000   days            rwestudy  0.00428      1   0.009779          1   1.013     1.583         0       5.33
+       1000   days rwestudy KM (floor) 0.004225          0.006178
+       1000   days     lifelines AJ x2   0.3037  70.96                                         3.134e-05
+       1000   days     R cmprsk cuminc    0.004 0.9347      0.006     0.6136                    4.75e-13       5.33
+       1000 months            rwestudy 0.002415      1   0.005697          1   1.046     1.735         0       5.33
+       1000 months rwestudy KM (floor)  0.00231          0.003283
+       1000 months     lifelines AJ x2   0.2072  85.81                                         3.134e-05
+       1000 months     R cmprsk cuminc    0.004  1.656      0.006      1.053                    4.75e-13       5.33
+      10000   days            rwestudy 0.003662      1     0.0084          1   1.207     1.813         0      66.38
+      10000   days rwestudy KM (floor) 0.003033          0.004633
+      10000   days     lifelines AJ x2     1.23  335.9                                         3.268e-05
+      10000   days     R cmprsk cuminc    0.022  6.008      0.019      2.262                   4.182e-13      66.38
+      10000 months            rwestudy 0.008368      1    0.00853          1   2.296    0.8846         0      66.38
+      10000 months rwestudy KM (floor) 0.003645          0.009642
+      10000 months     lifelines AJ x2    1.285  153.5                                         3.268e-05
+      10000 months     R cmprsk cuminc     0.02   2.39      0.021      2.462                   4.182e-13      66.38
+     100000   days            rwestudy 0.007511      1    0.01699          1   1.012     1.749         0      667.7
+     100000   days rwestudy KM (floor) 0.007426          0.009716
+     100000   days     lifelines AJ x2    11.57   1540                                         3.233e-05
+     100000   days     R cmprsk cuminc    0.362  48.19      0.384       22.6                   4.707e-13      667.7
+     100000 months            rwestudy  0.01552      1    0.03107          1  0.5538     1.572         0      667.7
+     100000 months rwestudy KM (floor)  0.02802           0.01976
+     100000 months     lifelines AJ x2     12.9  831.7                                         3.233e-05
+     100000 months     R cmprsk cuminc    0.268  17.27      0.209      6.727                   4.707e-13      667.7
+    1000000   days            rwestudy  0.03739      1    0.05778          1   1.274     1.326         0       7339
+    1000000   days rwestudy KM (floor)  0.02934           0.04356
+    1000000   days     lifelines AJ x2    1.181  31.59                                         2.692e-15
+    1000000   days     R cmprsk cuminc      2.3  61.51      2.759      47.75                   4.642e-13       7339
+    1000000 months            rwestudy   0.1113      1      0.171          1   0.986     1.182         0       7339
+    1000000 months rwestudy KM (floor)   0.1128            0.1447
+    1000000 months     lifelines AJ x2     0.95  8.538                                         2.692e-15
+    1000000 months     R cmprsk cuminc    2.567  23.07      2.589      15.14                   4.642e-13       7339
+
+    Fine-Gray, cause 1 ~ arm + age
+          n   time                                          tool        s     x  coef arm  coef age   se arm    se age  max rel d(coef, se)
+       1000   days                            rwestudy fine_gray   0.0105     1   -0.2492   0.01437   0.1082  0.004129
+       1000   days                                  R cmprsk crr    0.226 21.53   -0.2492   0.01437   0.1082  0.004129            1.555e-06
+       1000 months                            rwestudy fine_gray 0.006272     1   -0.2492   0.01437   0.1082  0.004129
+       1000 months                                  R cmprsk crr    0.152 24.24   -0.2492   0.01437   0.1082  0.004129            1.555e-06
+      10000   days                            rwestudy fine_gray  0.02082     1   -0.2538   0.00409  0.03364  0.001388
+      10000   days                                  R cmprsk crr    79.81  3834   -0.2538   0.00409  0.03364  0.001388            3.988e-08
+      10000 months                            rwestudy fine_gray  0.01802     1   -0.2538   0.00409  0.03364  0.001388
+      10000 months                                  R cmprsk crr    67.41  3741   -0.2538   0.00409  0.03364  0.001388            3.988e-08
+     100000   days                            rwestudy fine_gray   0.2223     1   -0.2612  0.006671  0.01071 0.0004421
+     100000   days R cmprsk crr: capped (not run above n=10,000)
+     100000 months                            rwestudy fine_gray   0.1995     1   -0.2612  0.006671  0.01071 0.0004421
+     100000 months R cmprsk crr: capped (not run above n=10,000)
+    1000000   days                            rwestudy fine_gray    2.048     1   -0.2742  0.005972 0.003401 0.0001405
+    1000000   days R cmprsk crr: capped (not run above n=10,000)
+    1000000 months                            rwestudy fine_gray    2.444     1   -0.2742  0.005972 0.003401 0.0001405
+    1000000 months R cmprsk crr: capped (not run above n=10,000)
+    x = seconds / rwestudy seconds (> 1: rwestudy is faster); CIF/KM = rwestudy CIF seconds / rwestudy
+    Kaplan-Meier seconds on the same data (target <= 2); max|dF| = largest CIF difference to rwestudy at
+    6/12/24 months over groups and causes (lifelines: overall curves only, its event times jittered);
+    crr is O(n^2): run up to n=10,000 only.
+
+Reading it: at 1e6 patients the CIF of both causes takes 1.0-1.3x our
+Kaplan-Meier time, and by group with Gray's test 1.2-1.3x (target <= 2x).
+Below 1e5 everything takes a few milliseconds and the ratios are noise (one
+1e4 row shows 2.3x: 8 ms against 4 ms); R's timer counts whole milliseconds.
+Fine-Gray: 22x faster than crr at 1e3, ~3,800x at 1e4; at 1e6 ours takes 2-2.5 s
+and crr (n^2) would take days.  lifelines jitters tied times only where some
+cause has a single event at that time: up to 1e5 that happens, its event
+table has one row per jittered event and its variance loop (one Python
+iteration per row) dominates; at 1e6 every (day, cause) pair is repeated, it
+detects no ties, fits the tied data as they are and agrees with us to 1e-15.
 """
 from __future__ import annotations
 
