@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rwestudy.stats import _km_kernel as kern
 from rwestudy.stats._dist import chi2_sf, norm_ppf
 
 CI_METHOD = "log(-log) transform of Gray's variance"
@@ -101,8 +102,8 @@ def cumulative_incidence(df: pd.DataFrame, time: str, cause: str, by: str | None
     naming the count (drop them first and say so, as the analysis does).
     """
     cols = [time, cause] + [c for c in (by, strata) if c is not None]
-    missing = df[cols].isna().any(axis=1)
-    if missing.any():
+    if any(df[col].isna().any() for col in cols):   # column by column: no 1e6-row frame copy
+        missing = df[cols].isna().any(axis=1)
         raise ValueError(f"{int(missing.sum())} row(s) with a missing {', '.join(cols)}")
     t = df[time].to_numpy(dtype=np.float64)
     if np.any(t < 0) or not np.all(np.isfinite(t)):
@@ -111,72 +112,114 @@ def cumulative_incidence(df: pd.DataFrame, time: str, cause: str, by: str | None
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level}")
     c = df[cause].to_numpy()
     failed = c != censor_code
-    causes = sorted(pd.unique(c[failed]).tolist())
-    g = df[by].to_numpy() if by is not None else np.full(len(df), "all", dtype=object)
-    groups = _levels(df[by]) if by is not None else ["all"]
+    # 0 censored, 1 + i: causes[i]
+    kind, levels = _coded(c, lambda seen: [censor_code] + sorted(v for v in seen if v != censor_code))
+    causes = levels[1:]
+    gi, groups = _factor(df[by]) if by is not None else (np.zeros(len(df), np.int64), ["all"])
+    ng, nk = len(groups), len(causes) + 1
+    # One tabulation for every group and cause: a column per (group, kind), rows
+    # = distinct times, counted by the Kaplan-Meier kernel (a counting sort for
+    # whole days).  Measured at 1e6 patients, 2 groups, 2 causes (2 shared
+    # cores): ~0.1 s, against ~1.8 s for a np.unique sort per group and cause,
+    # a Python dict lookup per row for the group codes and np.add.at for Gray's
+    # counts (benchmarks/bench_competing.py).
+    cells = kern.risk_cells(t, failed.astype(np.float64), col=gi * nk + kind, n_cols=ng * nk)
+    n_at = cells.n_at.reshape(-1, ng, nk)
+    n_risk = cells.n_risk.reshape(-1, ng, nk).sum(axis=2)
     z = norm_ppf(1 - (1 - conf_level) / 2)
     parts, last = [], {}
-    for grp in groups:
-        sel = g == grp
-        last[grp] = float(t[sel].max()) if sel.any() else np.nan
-        for k in causes:
-            parts.append(_cif_one(t[sel], failed[sel], c[sel] == k, grp, k, z))
+    for j, grp in enumerate(groups):
+        present = n_at[:, j].sum(axis=1) > 0
+        last[grp] = float(cells.time[present][-1]) if present.any() else np.nan
+        d_all = n_at[:, j, 1:].sum(axis=1)
+        for i, k in enumerate(causes):
+            parts.append(_cif_one(cells.time, d_all, n_at[:, j, 1 + i], n_risk[:, j], grp, k, z))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     tests = pd.DataFrame(columns=["cause", "statistic", "df", "p", "rho", "strata"])
-    if len(groups) > 1:
-        st = df[strata].to_numpy() if strata is not None else np.zeros(len(df))
-        gi = _codes(g, groups)
+    if ng > 1:
+        layers = [(n_at, n_risk)]
+        if strata is not None:
+            sc, _ = pd.factorize(df[strata])
+            scells = kern.risk_cells(t, failed.astype(np.float64), block=sc.astype(np.int64),
+                                     col=gi * nk + kind, n_cols=ng * nk)
+            s_at = scells.n_at.reshape(-1, ng, nk)
+            s_risk = scells.n_risk.reshape(-1, ng, nk).sum(axis=2)
+            layers = [(s_at[sl], s_risk[sl]) for sl in kern.block_slices(scells.starts)]
         rows = []
-        for k in causes:
-            m = np.where(~failed, 0, np.where(c == k, 1, 2))
-            stat = _gray_test(t, m, gi, st, len(groups), rho)
-            rows.append({"cause": k, "statistic": stat, "df": len(groups) - 1,
-                         "p": chi2_sf(stat, len(groups) - 1) if np.isfinite(stat) else np.nan,
+        for i, k in enumerate(causes):
+            stat = _gray_test([(at[:, :, 1 + i], at[:, :, 1:].sum(axis=2) - at[:, :, 1 + i], rs)
+                               for at, rs in layers], ng, rho)
+            rows.append({"cause": k, "statistic": stat, "df": ng - 1,
+                         "p": chi2_sf(stat, ng - 1) if np.isfinite(stat) else np.nan,
                          "rho": rho, "strata": strata or ""})
         tests = pd.DataFrame(rows)
     return CumulativeIncidenceResult(table, tests, conf_level, CI_METHOD, last)
 
 
-def _levels(s: pd.Series) -> list:
+def _factor(s: pd.Series) -> tuple[np.ndarray, list]:
+    """Group codes and labels: a categorical's order (unused categories dropped), else sorted by str."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return [v for v in s.cat.categories if (s == v).any()]
-    return sorted(pd.unique(s.dropna()).tolist(), key=str)
+        raw = s.cat.codes.to_numpy(np.int64)
+        used = np.flatnonzero(np.bincount(raw, minlength=len(s.cat.categories)))
+        lut = np.full(len(s.cat.categories), -1, np.int64)
+        lut[used] = np.arange(len(used))
+        return lut[raw], [s.cat.categories[i] for i in used]
+    return _coded(s.to_numpy(), lambda seen: sorted(seen, key=str))
 
 
-def _codes(g: np.ndarray, groups: list) -> np.ndarray:
-    index = {v: i for i, v in enumerate(groups)}
-    return np.fromiter((index[v] for v in g), dtype=np.int64, count=len(g))
+def _coded(values: np.ndarray, order) -> tuple[np.ndarray, list]:
+    """Integer codes of ``values`` in the level order ``order(distinct values)`` returns.
+
+    Integers within a small range are counted with one bincount instead of a
+    hash factorize: measured at 1e6 rows, ~4 ms against ~15 ms (factorize plus
+    the remapping take), a tenth of a Kaplan-Meier fit.
+    """
+    if values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 1024:
+            shifted = values - lo if lo else values
+            seen = (np.flatnonzero(np.bincount(shifted)) + lo).tolist()
+            levels = order(seen)
+            lut = np.zeros(hi - lo + 1, np.int64)
+            lut[np.asarray(seen) - lo] = [levels.index(v) for v in seen]
+            return lut[shifted], levels
+    raw, uniq = pd.factorize(values)
+    seen = uniq.tolist()
+    levels = order(seen)
+    index = {v: i for i, v in enumerate(levels)}
+    return np.array([index[v] for v in seen], dtype=np.int64)[raw], levels
 
 
-def _cif_one(t, failed, is_k, group, k, z) -> pd.DataFrame:
-    """CIF of cause k in one group, with Gray's variance (cmprsk's ``cinc``)."""
-    times, inv = np.unique(t, return_inverse=True)
-    d_all = np.bincount(inv, weights=failed, minlength=len(times))
-    d_k = np.bincount(inv, weights=is_k, minlength=len(times))
-    n_at = np.bincount(inv, minlength=len(times)).astype(np.float64)
-    n_risk = n_at[::-1].cumsum()[::-1]
+def _cif_one(times, d_all, d_k, n_risk, group, k, z) -> pd.DataFrame:
+    """CIF of cause k in one group, with Gray's variance (cmprsk's ``cinc``).
+
+    ``times``, ``d_all`` (events of any cause), ``d_k`` and ``n_risk``: one entry per tabulated time.
+    """
     keep = d_all > 0
     times, d_all, d_k, n_risk = times[keep], d_all[keep], d_k[keep], n_risk[keep]
     d_other = d_all - d_k
     s_after = np.cumprod(1 - d_all / n_risk)
     s_before = np.concatenate(([1.0], s_after[:-1]))
     cif = np.cumsum(s_before * d_k / n_risk)
-    # Variance: running sums v1, v2, v3 over every event time (either cause);
-    # var(F(t)) = v1 + F^2 v3 - 2 F v2, reported at the cause's own event times.
-    v1 = v2 = v3 = 0.0
-    var = np.full(len(times), np.nan)
-    for j in range(len(times)):
-        fk, fkn, rs, f = s_before[j], s_after[j], n_risk[j], cif[j]
-        for d, own in ((d_other[j], False), (d_k[j], True)):
-            if d <= 0 or (not own and fkn <= 0):
-                continue
-            tie = 1 - (d - 1) / (rs - 1) if d > 1 else 1.0
-            w = fk * fk * tie * d / (rs * rs)
-            a = 1 / fkn if fkn > 0 else 0.0
-            b = 1 + a * f if own else f / fkn
-            v1, v2, v3 = v1 + b * b * w, v2 + a * b * w, v3 + a * a * w
-        if d_k[j] > 0:
-            var[j] = v1 + f * f * v3 - 2 * f * v2
+    # Variance: running sums v1, v2, v3 over every event time (either cause),
+    # other-cause term first, then own; var(F(t)) = v1 + F^2 v3 - 2 F v2,
+    # reported at the cause's own event times.  The terms do not depend on the
+    # sums, so each sum is one cumsum over the interleaved (other, own) terms,
+    # in cinc's order of addition.
+    fk, fkn, rs = s_before, s_after, n_risk
+    pos = fkn > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(pos, 1 / fkn, 0.0)
+    terms = []
+    for d, own in ((d_other, False), (d_k, True)):
+        use = (d > 0) & (own | pos)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tie = np.where(d > 1, 1 - (d - 1) / (rs - 1), 1.0)
+        w = np.where(use, fk * fk * tie * d / (rs * rs), 0.0)
+        b = 1 + inv * cif if own else cif * inv
+        terms.append((b * b * w, inv * b * w, inv * inv * w))
+    v1, v2, v3 = (np.cumsum(np.column_stack((o, s)).ravel())[1::2] for o, s in zip(*terms))
+    var = v1 + cif * cif * v3 - 2 * cif * v2
     own = d_k > 0
     times, cif, var, n_risk, d_k = times[own], cif[own], var[own], n_risk[own], d_k[own]
     se = np.sqrt(np.maximum(var, 0))
@@ -188,19 +231,19 @@ def _cif_one(t, failed, is_k, group, k, z) -> pd.DataFrame:
                          "cif": cif, "variance": var, "std_err": se, "ci_low": lo, "ci_high": hi})
 
 
-def _gray_test(t, m, g, strata, ng, rho) -> float:
+def _gray_test(layers, ng, rho) -> float:
     """Gray's K-sample test for one cause: score s and variance V summed over strata; s' V^-1 s.
 
-    ``m``: 0 censored, 1 the cause tested, 2 any other cause; ``g``: group code 0..ng-1.
+    ``layers``: per stratum, (d1, d2, rs) of shape (times, groups): events of
+    the cause tested, events of any other cause, number at risk.
     Written from Gray (1988) as cmprsk's ``crstm`` computes it (same risk-set
     weights, tie corrections and the final quadratic form on the first ng-1 groups).
     cmprsk skips a zero entry of the matrix a when it accumulates c; so do we.
     """
     s_tot = np.zeros(ng - 1)
     v_tot = np.zeros((ng - 1, ng - 1))
-    for st in pd.unique(strata):
-        sel = strata == st
-        s, v = _gray_stratum(t[sel], m[sel], g[sel], ng, rho)
+    for d1, d2, rs in layers:
+        s, v = _gray_stratum(d1, d2, rs, ng, rho)
         s_tot += s
         v_tot += v
     try:
@@ -211,7 +254,7 @@ def _gray_test(t, m, g, strata, ng, rho) -> float:
         return np.nan
 
 
-def _gray_stratum(t, m, g, ng, rho):
+def _gray_stratum(d1, d2, rs, ng, rho):
     """Score and variance of one stratum, all event times at once.
 
     Every running quantity of Gray's recursion (each group's left-continuous
@@ -219,14 +262,8 @@ def _gray_stratum(t, m, g, ng, rho):
     over the event times, so the per-time terms are arrays of shape
     (times, groups[, groups]) and the sums over time are reductions.
     """
-    times, inv = np.unique(t, return_inverse=True)
-    T = len(times)
-    d = np.zeros((3, T, ng))
-    np.add.at(d, (m, inv, g), 1)
-    n_at = d.sum(axis=0)
-    rs = n_at[::-1].cumsum(axis=0)[::-1]                    # at risk per time and group
-    keep = (d[1] + d[2]).sum(axis=1) > 0                    # censor-only times change nothing but rs
-    d1, d2, rs = d[1][keep], d[2][keep], rs[keep]
+    keep = (d1 + d2).sum(axis=1) > 0                        # censor-only times change nothing but rs
+    d1, d2, rs = d1[keep], d2[keep], rs[keep]
     nd1 = d1.sum(axis=1)
     live = rs > 0
     safe = np.where(live, rs, 1.0)

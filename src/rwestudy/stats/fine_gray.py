@@ -134,6 +134,14 @@ class _Prepared:
         self.ev = np.flatnonzero(status == 1)          # cause-of-interest events (sorted)
         self.comp = status == 2
         self.at_risk = n - self.block_start            # rows with t >= t_i
+        # the risk-set sums are the same for every event of one time: they are
+        # computed per time block (starts), and per event-time block (ev_blocks, with d events)
+        self.starts = starts
+        blk = np.cumsum(new) - 1
+        ev_blk, self.d = np.unique(blk[self.ev], return_counts=True)
+        self.ev_blocks = ev_blk
+        self.ev_pos = np.searchsorted(ev_blk, blk[self.ev])   # event -> its event-time block
+        self.G_blocks = self.G[starts]
 
 
 def _censoring_km_left(t, censored, block_start) -> np.ndarray:
@@ -147,34 +155,45 @@ def _censoring_km_left(t, censored, block_start) -> np.ndarray:
     return before[np.searchsorted(times, t)]
 
 
-def _sums(data: _Prepared, v: np.ndarray) -> np.ndarray:
-    """For each event j: sum over the risk set of v_k (rows x ...), with the competing weights.
+def _block_sums(data: _Prepared, v: np.ndarray) -> np.ndarray:
+    """For each event time: sum over the risk set of v_k (rows x ...), with the competing weights.
 
     Risk set at t_j: rows with t_k >= t_j (weight 1) and rows with t_k < t_j that
-    failed from another cause (weight G(t_j-)/G(t_k-)).
+    failed from another cause (weight G(t_j-)/G(t_k-)).  G(t_k-) is constant
+    within a time block, so both parts are cumulative sums over per-block
+    sums.  Measured at 1e6 patients (2 covariates, ~1560 tied times, 2 shared
+    cores), a fit took 2.3 s against 4.2 s with cumulative sums over the rows
+    (benchmarks/bench_competing.py data); R's crr is O(n^2) and does not finish.
     """
-    def rows(a):   # a per-row weight broadcast over v's trailing axes
+    def col(a):   # a per-row or per-block weight broadcast over v's trailing axes
         return a.reshape((-1,) + (1,) * (v.ndim - 1))
 
-    rev = v[::-1].cumsum(axis=0)[::-1]                                  # sum over k >= i
-    comp = np.where(rows(data.comp), v / rows(data.G), 0)
-    fwd = np.concatenate((np.zeros((1,) + v.shape[1:]), comp.cumsum(axis=0)))   # sum over k < i
-    start = data.block_start[data.ev]
-    return rev[start] + rows(data.G[data.ev]) * fwd[start]
+    tot = np.add.reduceat(v, data.starts, axis=0)
+    comp = np.add.reduceat(v * col(data.comp), data.starts, axis=0) / col(data.G_blocks)
+    rev = tot[::-1].cumsum(axis=0)[::-1]                                # blocks >= b
+    fwd = np.concatenate((np.zeros((1,) + v.shape[1:]), comp.cumsum(axis=0)))   # blocks < b
+    b = data.ev_blocks
+    return rev[b] + col(data.G_blocks[b]) * fwd[b]
+
+
+def _sums(data: _Prepared, v: np.ndarray) -> np.ndarray:
+    """:func:`_block_sums` for each event (row of ``data.ev``)."""
+    return _block_sums(data, v)[data.ev_pos]
 
 
 def _loglik(data: _Prepared, x: np.ndarray, beta: np.ndarray, derivatives: bool = False):
     e = np.exp(x @ beta)
-    s0 = _sums(data, e)
+    s0 = _block_sums(data, e)
+    d = data.d
     xe = x[data.ev]
-    ll = float(np.sum(xe @ beta - np.log(s0)))
+    ll = float(np.sum(xe @ beta) - d @ np.log(s0))
     if not derivatives:
         return ll, None, None
-    s1 = _sums(data, e[:, None] * x)
+    s1 = _block_sums(data, e[:, None] * x)
     xbar = s1 / s0[:, None]
-    score = (xe - xbar).sum(axis=0)
-    s2 = _sums(data, e[:, None, None] * x[:, :, None] * x[:, None, :])
-    info = (s2 / s0[:, None, None]).sum(axis=0) - xbar.T @ xbar
+    score = xe.sum(axis=0) - d @ xbar
+    s2 = _block_sums(data, e[:, None, None] * x[:, :, None] * x[:, None, :])
+    info = np.einsum("b,bij->ij", d / s0, s2) - (xbar * d[:, None]).T @ xbar
     return ll, score, info
 
 
