@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +32,8 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def cli(*args, cwd=None, check=True, timeout=300) -> subprocess.CompletedProcess:
+    # Never the checkout: a command without a SQLite file keeps its secret in the cwd.
+    cwd = cwd if cwd is not None else tempfile.mkdtemp(prefix="rwestudy-cli-")
     env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200"}
     env.pop("RWESTUDY_SECRET_KEY", None)
     proc = subprocess.run([sys.executable, "-m", "rwestudy.cli", *args], cwd=cwd, env=env, text=True,
