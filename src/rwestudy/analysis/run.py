@@ -374,11 +374,10 @@ def _reviewer_analyses(ep, plan, conv, factors, lookup, rec, notes, say) -> None
 
 
 def _lugano_agreement(study) -> dict[str, list[dict]]:
-    """Agreement records from the typed tables (a dict given to analyze holds raw cells)."""
-    raw = study if isinstance(study, dict) else getattr(study, "tables", {})
-    if "assessments" not in raw:
-        return lugano_agreement_records({})
-    return lugano_agreement_records(typed_tables(study)[0])
+    """Agreement records from the typed tables (a Study's are; a dict given to analyze holds raw cells)."""
+    if not isinstance(study, dict):
+        return lugano_agreement_records(getattr(study, "tables", {}))
+    return lugano_agreement_records(typed_tables(study)[0] if "assessments" in study else {})
 
 
 def _factor_flow_records(factor_flow: list[dict]) -> list[dict]:

@@ -152,8 +152,9 @@ def patients(request):
         return JsonResponse({"patients": [{"patient_id": p, "center": c} for p, c in rows]})
     if not can(m, "write"):
         return _error(403, "your role cannot enter data")
-    if changes.lock_problem(m.study, None):
-        return _error(409, changes.lock_problem(m.study, None))
+    locked = changes.lock_problem(m.study, None)
+    if locked:
+        return _error(409, locked)
     body = _body(request)
     if body is None:
         return _error(400, "send the patient as a JSON object")
@@ -197,8 +198,9 @@ def patient(request, patient_id: str):
                              "tables": tables, "findings": _findings(m, records)})
     if not can(m, "write"):
         return _error(403, "your role cannot change data")
-    if changes.lock_problem(m.study, patient_id):
-        return _error(409, changes.lock_problem(m.study, patient_id))
+    locked = changes.lock_problem(m.study, patient_id)
+    if locked:
+        return _error(409, locked)
     body = _body(request)
     if body is None:
         return _error(400, "send the changes as a JSON object")
