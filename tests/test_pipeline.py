@@ -77,11 +77,31 @@ def test_a_new_report_leaves_no_file_of_the_earlier_one(studies, tmp_path):
     rwestudy.run_report(a, out, figures=False)
     assert {p.name for p in out.iterdir()} == REPORT_FILES  # no figures/ left from the first run
     second = rwestudy.run_report(b, out)
-    drawn = {f"{f.name}.{k}" for f in second.files.figures for k in ("png", "svg", "pdf")}
+    drawn = {f"{f.name}.{k}" for f in second.files.figures for k in ("png", "svg")}  # the default formats
     assert {p.name for p in (out / "figures").iterdir()} == drawn
     assert not (out / "figures" / "oncoprint.png").exists()  # study B has no mutations
     assert json.loads((out / "results.json").read_text())["study"][0]["source"] == str(b)
     assert leftovers(out) == []
+
+
+def test_figure_formats_are_chosen_by_option_or_plan_and_checked(studies, tmp_path):
+    a, _, _ = studies
+    run = rwestudy.run_report(a, tmp_path / "pdf", figure_formats="png, PDF")
+    kinds = {p.suffix for p in (tmp_path / "pdf" / "figures").iterdir()}
+    assert kinds == {".png", ".pdf"}  # no SVG asked for, none written
+    assert run.plan.figure_formats == ["png", "pdf"]
+    with pytest.raises(PipelineError, match=r'--figure-formats = "svg": must include "png"'):
+        rwestudy.run_report(a, tmp_path / "x", figure_formats="svg")
+    with pytest.raises(PipelineError, match=r'unknown figure format; expected one of "png", "svg", "pdf"'):
+        rwestudy.run_report(a, tmp_path / "x", figure_formats="png,tiff")
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[figures]\nformats = ["png", "svg", "pdf"]\ndpi = 150\n')
+    rwestudy.run_report(a, tmp_path / "all", plan=plan)
+    from PIL import Image
+    with Image.open(tmp_path / "all" / "figures" / "km_OS.png") as im:
+        assert abs(im.info["dpi"][0] - 150) < 0.5
+    assert (tmp_path / "all" / "figures" / "km_OS.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not (tmp_path / "x").exists()
 
 
 def test_a_folder_with_other_files_or_the_input_is_never_replaced(studies, tmp_path):

@@ -235,6 +235,10 @@ def report(
                                     help="Published study to compare with (registry id; repeatable)."),
     registry_dir: Optional[Path] = REGISTRY_OPT,
     no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures (faster)."),
+    figure_formats: Optional[str] = typer.Option(
+        None, "--figure-formats", metavar="<list>",
+        help="Figure files, comma-separated: png (always), svg, pdf. Default: the plan's [figures] formats "
+             "(png,svg); e.g. png,svg,pdf for a journal asking for PDF."),
     allow_errors: bool = typer.Option(False, "--allow-errors",
                                       help="Report even if validation found errors (unreadable values are NA)."),
 ):
@@ -256,8 +260,9 @@ def report(
     with _Bar(14 + (0 if no_figures else 3)) as say:
         run = pipeline.run_report(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
                                   date_format=date_format, partial_dates=partial_dates, figures=not no_figures,
-                                  context_with=list(with_), registry_dir=registry_dir, allow_errors=allow_errors,
-                                  progress=say, exits_after=True)
+                                  figure_formats=figure_formats, context_with=list(with_),
+                                  registry_dir=registry_dir, allow_errors=allow_errors, progress=say,
+                                  exits_after=True)
     mark("cli: report written")
     _print_report(run)
 

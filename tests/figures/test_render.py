@@ -7,7 +7,8 @@ from rwestudy.figures.km import km_figure
 
 def test_render_all_writes_png_svg_pdf(demo_results, demo_tables, tmp_path):
     seen = []
-    infos = render_all(demo_results, demo_tables, tmp_path, progress=seen.append, workers=2)
+    infos = render_all(demo_results, demo_tables, tmp_path, formats=("png", "svg", "pdf"),
+                       progress=seen.append, workers=2)
     names = [i.name for i in infos]
     assert all(isinstance(i, FigureInfo) and i.title for i in infos)
     for e in ("OS", "PFS", "DoR", "DFS", "TTNT"):

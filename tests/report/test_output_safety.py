@@ -193,7 +193,7 @@ def two_runs(tmp_path_factory):
     study = load_study(write_csv_folder(_hostile_tables(control=False), base / "study"))
     outs = []
     for k in (1, 2):
-        results = analyze(study, Plan())
+        results = analyze(study, Plan(figure_formats=["png", "svg", "pdf"]))  # every format's bytes
         outs.append(build_report(results, study, base / f"run{k}", figures=True, workers=1))
     return base / "run1", base / "run2", outs
 

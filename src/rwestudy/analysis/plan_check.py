@@ -79,6 +79,22 @@ def check_cutoff(where: str, v) -> str | None:
     _fail(where, v, 'a date as YYYY-MM-DD, e.g. "2025-06-30" (or leave it out: the latest date in the data)')
 
 
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def check_figure_formats(where: str, v) -> list[str]:
+    """Figure file formats: a list (or comma-separated text) of png, svg, pdf; png is always written."""
+    names = [x.strip().lower().lstrip(".") for x in v.split(",")] if isinstance(v, str) else v
+    if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
+        _fail(where, v, 'a list of formats, e.g. ["png", "svg", "pdf"]')
+    for x in names:
+        _choice(where, x, FIGURE_FORMATS, "figure format")
+    if "png" not in names:  # report.docx and report.html embed the PNG
+        raise PlanError(f"{where} = {_show(v)}: must include \"png\" (the report embeds it); "
+                        'e.g. ["png", "pdf"]')
+    return list(dict.fromkeys(names))
+
+
 def check_conventions(overrides: dict, conventions_cls) -> None:
     """Override types by the Conventions field types (choices are checked by Conventions itself)."""
     types = {f.name: f.type for f in fields(conventions_cls)}
@@ -197,6 +213,10 @@ def check_values(values: dict, *, endpoints: list[str], tests: set[str], convent
             _choice("[center_effects] methods", m, ("stratified", "cluster", "frailty"), "method")
     if out.get("rmst_horizon") is not None:
         _number("[rmst] horizon", out["rmst_horizon"], lo=0, lo_open=True)
+    if "figure_formats" in out:
+        out["figure_formats"] = check_figure_formats("[figures] formats", out["figure_formats"])
+    if "figure_dpi" in out:
+        _number("[figures] dpi", out["figure_dpi"], lo=72, hi=1200, integer=True)
     if "context_studies" in out:
         _names("[context] studies", out["context_studies"], '["talos"]')
     for key, where in (("context_maic", "[context] maic"), ("registry_dir", "[context] registry_dir")):

@@ -150,7 +150,7 @@ def _run_index(i: int) -> FigureInfo | None:
     return _run(jobs[i], results, out_dir, formats, dpi)
 
 
-def render_all(results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300,
+def render_all(results, study, out_dir, formats=("png", "svg"), dpi: int = 300,
                progress: Callable[[str], None] | None = None, workers: int = 1,
                only: set[str] | None = None, skip: set[str] | frozenset = frozenset()) -> list[FigureInfo]:
     """Build and save every figure the data supports; returns them in report order.

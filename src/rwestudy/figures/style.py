@@ -155,7 +155,7 @@ def fmt_num(x, digits: int = 2) -> str:
     return f"{float(x):.{digits}f}"
 
 
-def warm_up(formats=("png", "svg", "pdf")) -> None:
+def warm_up(formats=("png", "svg")) -> None:
     """Import the writers and load the font once (a forked worker then inherits them warm)."""
     from matplotlib.font_manager import findfont, get_font
 
@@ -187,7 +187,7 @@ def _render_rgba(fig: Figure, dpi: float) -> np.ndarray:
         fig.dpi = old
 
 
-def save_figure(fig: Figure, out_dir, name: str, formats=("png", "svg", "pdf"), dpi: int = 300) -> dict[str, Path]:
+def save_figure(fig: Figure, out_dir, name: str, formats=("png", "svg"), dpi: int = 300) -> dict[str, Path]:
     """Write ``<out_dir>/<name>.<fmt>`` for each format; returns {format: path}.
 
     PNG is written at ``dpi`` with the dpi recorded in the file (journals

@@ -79,6 +79,16 @@ def load_settings(plan=None, profile: str | None = None):
         raise PipelineError(str(exc)) from None
 
 
+def _with_figure_formats(plan, formats):
+    """The plan with the figure formats of an option (checked like the plan's own key)."""
+    from rwestudy.analysis.plan_check import PlanError, check_figure_formats
+
+    try:
+        return dataclasses.replace(plan, figure_formats=check_figure_formats("--figure-formats", formats))
+    except PlanError as exc:
+        raise PipelineError(str(exc)) from None
+
+
 def load(study, *, mapping=None, date_format: str | None = None, partial_dates: str | None = None,
          cutoff=None):
     """Read and validate a study (path), or take an already loaded `Study` as it is."""
@@ -233,7 +243,7 @@ def _report_into(tmp: Path, s, p, cut, *, figures: bool, context_with, registry_
 
     endpoints = plan_endpoints(s, p)  # once, for the analysis and the figure helper
     if helper is not None and figures:
-        helper.early(s, endpoints, p, tmp / "figures")
+        helper.early(s, endpoints, p, tmp / "figures", formats=p.figure_formats, dpi=p.figure_dpi)
         mark("pipeline: endpoints sent to the figure helper")
     results = _analyse(s, p, cut, say, endpoints=endpoints)
     mark("pipeline: analysis done")
@@ -252,19 +262,23 @@ def _report_into(tmp: Path, s, p, cut, *, figures: bool, context_with, registry_
 
 def run_report(study, out, *, plan=None, profile: str | None = None, cutoff=None, mapping=None,
                date_format: str | None = None, partial_dates: str | None = None, figures: bool = True,
+               figure_formats=None,
                context_with=(), registry_dir=None, allow_errors: bool = False, progress: Progress | None = None,
                figure_helper_process: bool = True, lock_wait_s: float = LOCK_WAIT_S,
                exits_after: bool = False) -> ReportRun:
     """Validate, analyse and write the report into ``out`` (report.html, report.docx, tables.xlsx,
     results.json, figures/). ``out`` appears complete or not at all; an earlier report there is
     replaced whole. ``figure_helper_process``: draw the figures in a helper process started now
-    (POSIX), while the study is read and analysed. ``exits_after``: the calling process ends after
+    (POSIX), while the study is read and analysed. ``figure_formats``: e.g. "png,svg,pdf" or a list,
+    instead of the plan's ``[figures] formats``. ``exits_after``: the calling process ends after
     this run (the CLI), so the collector settings of the run are left as they are (`pipeline.helper`)."""
     from rwestudy._trace import mark
 
     say = progress or _quiet
     out = Path(out)
     p = load_settings(plan, profile)
+    if figure_formats is not None:
+        p = _with_figure_formats(p, figure_formats)
     mark("pipeline: plan loaded")
     # The helper is forked before the output lock is taken, so it never holds the lock (a forked
     # process shares its parent's flock) and cannot keep it after this run is killed.

@@ -179,9 +179,12 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
         results.records.update(c.get("records", {}))
     figs = []
     wait: Callable[[], None] | None = None
+    plan = getattr(results, "plan", None)
+    formats = tuple(getattr(plan, "figure_formats", None) or ("png", "svg"))
+    dpi = getattr(plan, "figure_dpi", None) or 300
     if figures and figure_worker is not None:
         say("Drawing figures (in the background)")
-        figure_worker.render(results, study, out / "figures")
+        figure_worker.render(results, study, out / "figures", formats=formats, dpi=dpi)
         mark("report: results sent to the figure helper")
         figs = figure_worker.plan()
         done = []
@@ -194,7 +197,7 @@ def build_report(results, study, out: Path, *, figures: bool = True, context: li
     elif figures:
         say("Drawing figures")
         from rwestudy.figures import render_all
-        figs = render_all(results, study, out / "figures", progress=say, workers=workers)
+        figs = render_all(results, study, out / "figures", formats=formats, dpi=dpi, progress=say, workers=workers)
     elif figure_worker is not None:
         figure_worker.close()
     say("Writing results.json")

@@ -124,14 +124,14 @@ class FigureWorker:
         except OSError:
             return None
 
-    def early(self, study, endpoints, plan, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
+    def early(self, study, endpoints, plan, out_dir, formats=("png", "svg"), dpi: int = 300) -> None:
         """Start the figures that need only the endpoints (swimmer, oncoprint, overall Kaplan-Meier) now.
 
         ``endpoints``: `analysis.run.plan_endpoints(study, plan)`, the ones the analysis is given.
         """
         self._conn.send(("early", study, endpoints, plan, str(out_dir), tuple(formats), dpi))
 
-    def render(self, results, study, out_dir, formats=("png", "svg", "pdf"), dpi: int = 300) -> None:
+    def render(self, results, study, out_dir, formats=("png", "svg"), dpi: int = 300) -> None:
         self._out, self._formats = Path(out_dir), tuple(formats)
         self._conn.send(("render", results, study, str(out_dir), self._formats, dpi))
 
