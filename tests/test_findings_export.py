@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 import rwestudy
 from rwestudy.demo.generator import make_study
 from rwestudy.io.writers import write_csv_folder
-from rwestudy.validation import findings as fnd
+from rwestudy.core import findings as fnd
 from rwestudy.validation.export import ExportError, write_findings
 from rwestudy.validation.findings import CAP, center_summary, combine, count_by_severity, from_mask
 

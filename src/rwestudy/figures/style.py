@@ -25,7 +25,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from rwestudy import __version__
 from rwestudy.figures._font import register_fast_font
 from rwestudy.figures._png import png_bytes
-from rwestudy.report.format import fmt_p as report_fmt_p
+from rwestudy.core.format import fmt_p as report_fmt_p
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {

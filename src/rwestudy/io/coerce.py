@@ -14,7 +14,7 @@ import pandas as pd
 from rwestudy.io.dates import parse_dates
 from rwestudy.io.numbers import ColumnNote, read_numbers
 from rwestudy.io.schema import NA_TOKENS, Column, Table
-from rwestudy.validation.findings import empty_findings, finding, from_mask
+from rwestudy.core.findings import empty_findings, finding, from_mask
 
 _YES = {"yes", "y", "1", "true", "1.0"}
 _NO = {"no", "n", "0", "false", "0.0"}

@@ -25,7 +25,7 @@ import pandas as pd
 
 from rwestudy.io._cells import _col_letter, _norm
 from rwestudy.io.schema import TABLES
-from rwestudy.validation.findings import empty_findings, finding
+from rwestudy.core.findings import empty_findings, finding
 
 # Contract columns where a line break inside a value can be legitimate
 # (free text, or a code followed by free text after a colon); in any other

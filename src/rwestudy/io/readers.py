@@ -14,7 +14,7 @@ import pandas as pd
 from rwestudy.io._cells import _norm  # noqa: F401  (study.py compares table names with it)
 from rwestudy.io.csv_read import _read_csv, _read_csv_folder
 from rwestudy.io.workbook import _read_workbook
-from rwestudy.validation.findings import empty_findings, finding
+from rwestudy.core.findings import empty_findings, finding
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 

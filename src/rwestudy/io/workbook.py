@@ -13,7 +13,7 @@ import pandas as pd
 
 from rwestudy.io._cells import _col_letter, _empty, _norm
 from rwestudy.io.xlsx_inspect import col_index
-from rwestudy.validation.findings import empty_findings, finding
+from rwestudy.core.findings import empty_findings, finding
 
 
 def _frame_from_rows(rows: list[list], table: str) -> tuple[pd.DataFrame | None, pd.DataFrame]:

@@ -2,7 +2,10 @@
 
 >>> from rwestudy.registry import load_registry
 >>> studies = load_registry()                      # shipped entries
->>> studies = load_registry(extra_dirs=["my_registry/"])   # plus the user's own files
+>>> "lmind-primary" in {s.id for s in studies}
+True
+>>> # plus the user's own files:
+>>> studies = load_registry(extra_dirs=["my_registry/"])  # doctest: +SKIP
 """
 from rwestudy.registry.loader import (Problem, RegistryError, Source, Study, Value, get_study, load_registry,
                                       shipped_files, validate_registry)
