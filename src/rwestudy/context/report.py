@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rwestudy.report.format import fmt_p
+from rwestudy.core.format import fmt_p
 from rwestudy.report.table_model import ReportTable
 
 

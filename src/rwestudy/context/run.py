@@ -7,7 +7,7 @@ from typing import Callable
 
 import pandas as pd
 
-from rwestudy.report.format import fmt_num
+from rwestudy.core.format import fmt_median
 from rwestudy.report.table_model import ReportTable
 
 
@@ -49,8 +49,8 @@ def maic_part(results, study_id: str, *, variables=None, registry_dir=None, n_bo
                "" if p is None or p.number is None else f"{p.number:g}")
     for m in out.medians.itertuples():
         p = pub.get(m.endpoint)
-        t2.add(f"Median {m.endpoint}, months", fmt_num(m.median),
-               f"{fmt_num(m.median_weighted)} ({fmt_num(m.ci_low)}-{fmt_num(m.ci_high)})",
+        t2.add(f"Median {m.endpoint}, months", fmt_median(m.median),
+               f"{fmt_median(m.median_weighted)} ({fmt_median(m.ci_low)}-{fmt_median(m.ci_high)})",
                "" if p is None or p.number is None else f"{p.number:g}")
     t2.footnotes.append(f"Percentile bootstrap CI, {out.n_boot} resamples (seed {out.seed}), weights re-estimated "
                         "in each" + (f"; {out.n_boot_failed} resamples could not reach the targets and were left "

@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["fmt_num", "fmt_int", "fmt_p", "fmt_pct", "fmt_ci", "fmt_estimate_ci", "fmt_hr"]
+__all__ = ["fmt_num", "fmt_median", "fmt_int", "fmt_p", "fmt_pct", "fmt_ci", "fmt_estimate_ci", "fmt_hr"]
 
 
 def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and not math.isfinite(x))
 
 
-def fmt_num(x, digits: int = 1) -> str:
-    return "NR" if _missing(x) else f"{float(x):.{digits}f}"
+def fmt_num(x, digits: int = 1, missing: str = "NA") -> str:
+    """``digits`` decimals; a missing value prints ``missing`` (NA: not available)."""
+    return missing if _missing(x) else f"{float(x):.{digits}f}"
+
+
+def fmt_median(x, digits: int = 1) -> str:
+    """A Kaplan-Meier median, quartile or one of their CI bounds: missing means NR, not reached.
+
+    >>> fmt_median(11.56), fmt_median(None), fmt_num(None)
+    ('11.6', 'NR', 'NA')
+    """
+    return fmt_num(x, digits, missing="NR")
 
 
 def fmt_int(x) -> str:
@@ -37,13 +47,13 @@ def fmt_pct(n, denominator, digits: int = 1) -> str:
     return f"{int(n)} ({100.0 * n / denominator:.{digits}f}%)"
 
 
-def fmt_ci(low, high, digits: int = 2) -> str:
-    return f"{fmt_num(low, digits)}-{fmt_num(high, digits)}"
+def fmt_ci(low, high, digits: int = 2, missing: str = "NA") -> str:
+    return f"{fmt_num(low, digits, missing)}-{fmt_num(high, digits, missing)}"
 
 
-def fmt_estimate_ci(est, low, high, digits: int = 1) -> str:
-    """'11.6 (7.1-13.1)'; an unreached median or bound prints NR (not reached)."""
-    return f"{fmt_num(est, digits)} ({fmt_ci(low, high, digits)})"
+def fmt_estimate_ci(est, low, high, digits: int = 1, missing: str = "NR") -> str:
+    """'11.6 (7.1-13.1)'; by default for medians: an unreached median or bound prints NR (not reached)."""
+    return f"{fmt_num(est, digits, missing)} ({fmt_ci(low, high, digits, missing)})"
 
 
 def fmt_hr(hr, low, high, monotone: bool = False) -> str:

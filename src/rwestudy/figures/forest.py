@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import blended_transform_factory
 
+from rwestudy.core.format import fmt_num
 from rwestudy.figures import style
 from rwestudy.figures.data import table
 from rwestudy.figures.km import level_name
@@ -82,7 +83,7 @@ def forest_figure(results, endpoint: str = "OS", models=("univariate", "multivar
             hr_text.append(f"{r.hr:.2f} ({r.ci_low:.2f}\u2013{r.ci_high:.2f})")
         elif _finite(r.firth_hr):
             hr_text.append(f"not estimable\u2020; Firth {r.firth_hr:.2f} "
-                           f"({style.fmt_num(r.firth_low)}\u2013{style.fmt_num(r.firth_high)})")
+                           f"({fmt_num(r.firth_low, 2)}\u2013{fmt_num(r.firth_high, 2)})")
         else:
             hr_text.append("not estimable\u2020")
     shown = terms[terms["estimable"]]

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+from rwestudy.core.format import fmt_median, fmt_num
 from rwestudy.figures import style
 from rwestudy.figures.data import table
 
@@ -134,8 +135,7 @@ def _panel(results, endpoint, factor, label, ci, width) -> dict:
         ev = f", {int(m['events'])} events" if m is not None and _finite(m["events"]) else ""
         p["head"] = [f"{ENDPOINT_NAMES.get(endpoint, endpoint).capitalize()}: n = {n}{ev}"]
         if m is not None and _finite(m["median"]):
-            lo = style.fmt_num(m["median_ci_low"], 1)
-            hi = style.fmt_num(m["median_ci_high"], 1).replace("NA", "NR")
+            lo, hi = fmt_num(m["median_ci_low"], 1), fmt_median(m["median_ci_high"], 1)
             p["head"].append(f"Median {m['median']:.1f} months (95% CI {lo}\u2013{hi})")
         else:
             p["head"].append("Median not reached")

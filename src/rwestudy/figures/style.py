@@ -11,7 +11,6 @@ through pyplot: no global figure registry, no GUI backend, nothing to close.
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
 import matplotlib
@@ -147,12 +146,6 @@ def fixed_ticks(axis, positions, labels=None, **label_kw) -> None:
         raise TypeError(f"fixed_ticks: unsupported label options {sorted(label_kw)}")
     if params:
         axis.set_tick_params(**params)
-
-
-def fmt_num(x, digits: int = 2) -> str:
-    if x is None or not math.isfinite(float(x)):
-        return "NA"
-    return f"{float(x):.{digits}f}"
 
 
 def warm_up(formats=("png", "svg")) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rwestudy.report.format import fmt_estimate_ci, fmt_hr, fmt_int, fmt_num, fmt_p, fmt_pct
+from rwestudy.core.format import fmt_estimate_ci, fmt_hr, fmt_int, fmt_median, fmt_num, fmt_p, fmt_pct
 from rwestudy.report.labels import ENDPOINT_LABELS, RESPONSE_LABELS, label
 from rwestudy.report._records import first, frame
 from rwestudy.report.table_model import ReportTable
@@ -134,7 +134,7 @@ def survival_summary(records: dict) -> ReportTable | None:
             x = lm[(lm.endpoint == r.endpoint) & (lm.group == "all") & (lm.time == tm)]
             cells.append("" if x.empty or pd.isna(x.iloc[0]["surv"]) else
                          fmt_estimate_ci(100 * x.iloc[0]["surv"], 100 * x.iloc[0]["ci_low"],
-                                         100 * x.iloc[0]["ci_high"]))
+                                         100 * x.iloc[0]["ci_high"], missing="NA"))
         t.add(ENDPOINT_LABELS.get(r.endpoint, r.endpoint), fmt_int(r.n), fmt_int(r.events),
               fmt_estimate_ci(r.median, r.median_ci_low, r.median_ci_high), *cells)
     conv = first(records, "conventions")
@@ -144,8 +144,8 @@ def survival_summary(records: dict) -> ReportTable | None:
     fu = frame(records, "follow_up")
     if not fu.empty:
         t.footnotes.append("Median follow-up: " + "; ".join(
-            f"{r.method}: {fmt_num(r.median)} months" + (
-                f" (95% CI {fmt_num(r.ci_low)}-{fmt_num(r.ci_high)})" if pd.notna(r.ci_low) else "")
+            f"{r.method}: {fmt_median(r.median)} months" + (
+                f" (95% CI {fmt_median(r.ci_low)}-{fmt_median(r.ci_high)})" if pd.notna(r.ci_low) else "")
             for r in fu.itertuples()) + ".")
     return t
 

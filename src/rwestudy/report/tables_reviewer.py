@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rwestudy.report._records import frame
-from rwestudy.report.format import fmt_hr, fmt_int, fmt_num, fmt_p
+from rwestudy.core.format import fmt_hr, fmt_int, fmt_num, fmt_p
 from rwestudy.report.labels import ENDPOINT_LABELS, label
 from rwestudy.report.table_model import ReportTable
 from rwestudy.report.tables_efficacy import _level, _term_label

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rwestudy.report.format import fmt_int, fmt_pct
+from rwestudy.core.format import fmt_int, fmt_pct
 from rwestudy.report._records import frame
 from rwestudy.report.table_model import ReportTable
 

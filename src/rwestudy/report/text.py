@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rwestudy.report._records import first, frame
-from rwestudy.report.format import fmt_num, fmt_p
+from rwestudy.core.format import fmt_median, fmt_num, fmt_p
 from rwestudy.report.labels import label
 
 
@@ -119,14 +119,14 @@ def _survival(records: dict) -> str:
     s = s[s.group == "all"].set_index("endpoint")
     out = []
     if not fu.empty and pd.notna(fu.iloc[0]["median"]):
-        out.append(f"After a median follow-up of {fmt_num(fu.iloc[0]['median'])} months (reverse Kaplan-Meier)")
+        out.append(f"After a median follow-up of {fmt_median(fu.iloc[0]['median'])} months (reverse Kaplan-Meier)")
     parts = []
     for e in ("OS", "PFS", "DoR"):
         if e in s.index:
             x = s.loc[e]
             if pd.notna(x["median"]):
-                parts.append(f"the median {e} was {fmt_num(x['median'])} months (95% CI "
-                             f"{fmt_num(x['median_ci_low'])}-{fmt_num(x['median_ci_high'])})")
+                parts.append(f"the median {e} was {fmt_median(x['median'])} months (95% CI "
+                             f"{fmt_median(x['median_ci_low'])}-{fmt_median(x['median_ci_high'])})")
             else:
                 parts.append(f"the median {e} was not reached")
     if not parts:
