@@ -4,7 +4,8 @@
   row, column, value, patient, center, message) that readers, validation, the server and
   every import door produce;
 - `format`: number formatting (p-values, percentages, CIs, hazard ratios) shared by the
-  report's tables, its prose and the figures.
+  report's tables, its prose and the figures;
+- `yesno`: the yes/no spellings accepted by every reader and rule.
 
 An arrow never runs up from here (`tests/test_architecture.py` checks the layers).
 """

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rwestudy.core.yesno import yes_no
 from rwestudy.io.schema import TABLES, Column
 
-_YES = {"yes", "y", "1", "true", "t"}
-_NO = {"no", "n", "0", "false", "f"}
 
 
 def typed_tables(study_or_tables) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None, list[str]]:
@@ -63,11 +62,7 @@ def _convert(values: pd.Series, kind: str) -> pd.Series:
             return values.dt.tz_localize(None) if values.dt.tz is not None else values
         return pd.to_datetime(values, errors="coerce", format="ISO8601")
     if kind == "yesno":
-        if isinstance(values.dtype, pd.BooleanDtype):
-            return values
-        text = values.astype("string").str.strip().str.lower()
-        yes, no = text.isin(_YES).fillna(False), text.isin(_NO).fillna(False)
-        return pd.Series(pd.NA, index=values.index, dtype="boolean").mask(yes, True).mask(no, False)
+        return values if isinstance(values.dtype, pd.BooleanDtype) else yes_no(values)
     if kind == "int":
         return pd.to_numeric(values, errors="coerce").round().astype("Int64")
     if kind == "float":

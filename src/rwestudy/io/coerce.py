@@ -16,8 +16,7 @@ from rwestudy.io.numbers import ColumnNote, read_numbers
 from rwestudy.io.schema import NA_TOKENS, Column, Table
 from rwestudy.core.findings import empty_findings, finding, from_mask
 
-_YES = {"yes", "y", "1", "true", "1.0"}
-_NO = {"no", "n", "0", "false", "0.0"}
+from rwestudy.core.yesno import NO as _NO, YES as _YES
 
 
 def _as_text(values: pd.Series) -> pd.Series:

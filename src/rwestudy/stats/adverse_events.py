@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rwestudy.core.yesno import unknown_yes_no, yes_no
 from rwestudy.stats.conventions import Conventions
 
 BANDS = ("any", "1-2", ">=3", "3", "4", "5", "grade NA")
@@ -52,7 +53,6 @@ ANY_AE = "any AE"
 CATEGORY_ORDER = ("hematologic", "extra-hematologic")
 CATEGORY_NA, TERM_NA, ATTRIBUTION_NA, SERIOUS_NA = "category NA", "term NA", "attribution NA", "serious NA"
 DEFAULT_WINDOW_DAYS = 30
-_TRUE, _FALSE = {"yes", "y", "1", "true"}, {"no", "n", "0", "false"}
 _COUNT_COLUMNS = ["events", "denominator_events", "pct_events",
                   "patients", "denominator_patients", "pct_patients"]
 
@@ -133,13 +133,10 @@ def _prepare(ae: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def _yes_no(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("boolean")
-    text = s.astype("string").str.strip().str.lower()
-    bad = text.notna() & ~text.isin(_TRUE | _FALSE)
+    bad = unknown_yes_no(s)
     if bad.any():
-        raise ValueError(f"serious must be yes/no; got {sorted(set(text[bad]))}")
-    return text.isin(_TRUE).astype("boolean").mask(text.isna())
+        raise ValueError(f"serious must be yes/no; got {sorted(set(s[bad].astype(str)))}")
+    return yes_no(s)
 
 
 def _apply_window(ev, patients, window) -> tuple[pd.DataFrame, pd.DataFrame, str, list[str]]:
