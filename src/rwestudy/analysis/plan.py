@@ -14,6 +14,7 @@ from pathlib import Path
 from rwestudy.analysis.plan_check import PlanError, check_values
 from rwestudy.io.toml_file import read_toml
 from rwestudy.stats.conventions import Conventions, get_conventions
+from rwestudy.core.defaults import AE_WINDOW_DAYS, DAYS_PER_MONTH
 
 # The factors of the TALOs Cox tables (Tables 2-3), as derived columns.
 DEFAULT_FACTORS = [
@@ -36,8 +37,8 @@ GROUP_TESTS = {"logrank", "gehan", "tarone-ware", "peto-peto", "wilcoxon"}
 class Plan:
     profile: str = "rwestudy"
     conventions_overrides: dict = field(default_factory=dict)
-    days_per_month: float = 30.4375
-    ae_window_days: int = 30
+    days_per_month: float = DAYS_PER_MONTH
+    ae_window_days: int = AE_WINDOW_DAYS
     cutoff: str | None = None
     endpoints: list[str] = field(default_factory=lambda: list(ENDPOINTS))
     landmarks: list[float] = field(default_factory=lambda: [6.0, 12.0, 24.0])

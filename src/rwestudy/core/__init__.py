@@ -5,7 +5,8 @@
   every import door produce;
 - `format`: number formatting (p-values, percentages, CIs, hazard ratios) shared by the
   report's tables, its prose and the figures;
-- `yesno`: the yes/no spellings accepted by every reader and rule.
+- `yesno`: the yes/no spellings accepted by every reader and rule;
+- `defaults`: the study-wide defaults (days per month, the AE window).
 
 An arrow never runs up from here (`tests/test_architecture.py` checks the layers).
 """

@@ -13,11 +13,11 @@ infection (grade 5). Everything is vectorised so the same generator makes the
 ['adverse_events', 'assessments', 'mutations', 'patients', 'prior_lines', 'responses', 'subsequent_therapies', 'treatment']
 """
 from __future__ import annotations
+from rwestudy.core.defaults import DAYS_PER_MONTH
 
 import numpy as np
 import pandas as pd
 
-DAYS_PER_MONTH = 30.4375
 CUTOFF = pd.Timestamp("2025-06-30")
 ACCRUAL_START = pd.Timestamp("2021-06-01")
 ACCRUAL_END = pd.Timestamp("2024-06-30")

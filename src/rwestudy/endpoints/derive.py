@@ -24,6 +24,7 @@ from rwestudy.endpoints.roster import empty_exclusions, patient_roster, rows_of_
 from rwestudy.endpoints.time_to_event import ENDPOINTS, time_to_event
 from rwestudy.endpoints.treatment import toxicity_features, treatment_features
 from rwestudy.io.schema import PATIENTS
+from rwestudy.core.defaults import AE_WINDOW_DAYS, DAYS_PER_MONTH
 
 CHILD_TABLES = ("prior_lines", "responses", "treatment", "adverse_events", "subsequent_therapies", "mutations")
 # Which derived columns each optional table feeds (for the "missing table" notes).
@@ -62,8 +63,8 @@ class Endpoints:
         return flow_summary(self.flow)
 
 
-def derive_endpoints(study_or_tables, *, days_per_month: float = 30.4375, cutoff=None,
-                     ae_window_days: int = 30, response_source: str = "recorded") -> Endpoints:
+def derive_endpoints(study_or_tables, *, days_per_month: float = DAYS_PER_MONTH, cutoff=None,
+                     ae_window_days: int = AE_WINDOW_DAYS, response_source: str = "recorded") -> Endpoints:
     """Derive every patient-level factor and time-to-event endpoint of a study.
 
     ``study_or_tables``: a `Study` or a dict of canonical tables. ``cutoff``:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rwestudy.endpoints.common import any_by_patient, column_or_na as _col, days_between
+from rwestudy.core.defaults import DAYS_PER_MONTH
 
 REFRACTORY_MONTHS = 6.0
 FEATURES = ["n_prior_lines", "prior_asct", "prior_car_t", "primary_refractory", "primary_refractory_source",
@@ -42,7 +43,7 @@ def line_refractory(lines: pd.DataFrame, days_per_month: float) -> pd.Series:
 
 
 def prior_line_features(roster: pd.DataFrame, prior_lines: pd.DataFrame | None,
-                        days_per_month: float = 30.4375) -> pd.DataFrame:
+                        days_per_month: float = DAYS_PER_MONTH) -> pd.DataFrame:
     """Per-patient prior-line features aligned to ``roster``'s rows."""
     ids = roster["patient_id"]
     out = pd.DataFrame(index=roster.index)

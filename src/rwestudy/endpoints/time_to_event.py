@@ -38,6 +38,7 @@ import pandas as pd
 
 from rwestudy.endpoints.common import column_or_na, days_between
 from rwestudy.endpoints.roster import empty_exclusions, exclusion_records
+from rwestudy.core.defaults import DAYS_PER_MONTH
 
 TTE_COLUMNS = ["patient_id", "endpoint", "time", "event", "start_date", "end_date", "reason"]
 
@@ -64,7 +65,7 @@ RULES = (
 ENDPOINTS = tuple(r.name for r in RULES)
 
 
-def time_to_event(patients: pd.DataFrame, *, days_per_month: float = 30.4375,
+def time_to_event(patients: pd.DataFrame, *, days_per_month: float = DAYS_PER_MONTH,
                   cutoff: pd.Timestamp | None = None,
                   endpoints: tuple[str, ...] = ENDPOINTS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(long time-to-event table, exclusions) for one row per patient in ``patients``."""

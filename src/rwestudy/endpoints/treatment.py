@@ -25,6 +25,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rwestudy.endpoints.common import any_by_patient, column_or_na
+from rwestudy.core.defaults import AE_WINDOW_DAYS
 
 
 def treatment_features(roster: pd.DataFrame, treatment: pd.DataFrame | None) -> pd.DataFrame:
@@ -52,7 +53,7 @@ def treatment_features(roster: pd.DataFrame, treatment: pd.DataFrame | None) -> 
 
 
 def toxicity_features(roster: pd.DataFrame, adverse_events: pd.DataFrame | None,
-                      ae_window_days: int = 30) -> pd.DataFrame:
+                      ae_window_days: int = AE_WINDOW_DAYS) -> pd.DataFrame:
     """toxicity (grade >= 3 AE in the window) and first_grade3_ae_date per patient."""
     ids = roster["patient_id"]
     out = pd.DataFrame(index=roster.index)

@@ -6,6 +6,7 @@ it. Patient-level figures (swimmer, oncoprint) need dates and genes, which
 only the study tables and the derived patients frame have.
 """
 from __future__ import annotations
+from rwestudy.core.defaults import DAYS_PER_MONTH
 
 import pandas as pd
 
@@ -51,4 +52,4 @@ def days_per_month(results) -> float:
     if "days_per_month" in settings:
         return float(settings["days_per_month"])
     plan = records(results).get("plan") or [{}]
-    return float(plan[0].get("days_per_month") or 30.4375)
+    return float(plan[0].get("days_per_month") or DAYS_PER_MONTH)

@@ -7,6 +7,7 @@ from rwestudy.core.format import fmt_estimate_ci, fmt_hr, fmt_int, fmt_median, f
 from rwestudy.report.labels import ENDPOINT_LABELS, RESPONSE_LABELS, label
 from rwestudy.report._records import first, frame
 from rwestudy.report.table_model import ReportTable
+from rwestudy.core.defaults import DAYS_PER_MONTH
 
 
 
@@ -140,7 +141,7 @@ def survival_summary(records: dict) -> ReportTable | None:
     conv = first(records, "conventions")
     t.footnotes.append(f"NR: not reached. Median CI: {conv.get('median_ci', '')}; survival CI: "
                        f"{conv.get('km_ci_transform', '')} transform. Months = days / "
-                       f"{conv.get('days_per_month', 30.4375)}.")
+                       f"{conv.get('days_per_month', DAYS_PER_MONTH)}.")
     fu = frame(records, "follow_up")
     if not fu.empty:
         t.footnotes.append("Median follow-up: " + "; ".join(

@@ -10,6 +10,7 @@ import pandas as pd
 from rwestudy.report._records import first, frame
 from rwestudy.core.format import fmt_median, fmt_num, fmt_p
 from rwestudy.report.labels import label
+from rwestudy.core.defaults import DAYS_PER_MONTH
 
 
 
@@ -33,7 +34,7 @@ def methods_paragraphs(records: dict) -> list[str]:
         "first response to progression or death in responders; disease-free survival (DFS) from complete "
         "response to relapse or death; time to next treatment (TTNT) to the start of the next line or "
         f"death. Patients without an event were censored at the last contact. Endpoints analysed: {endpoints}. "
-        f"Times are in months ({study.get('months', 'days / 30.4375')}).",
+        f"Times are in months ({study.get('months', f'days / {DAYS_PER_MONTH}')}).",
         f"Survival was estimated by the Kaplan-Meier method with Greenwood variance and {ci}% confidence "
         f"intervals on the {conv.get('km_ci_transform')} scale; confidence intervals of the median used "
         f"the {_MEDIAN_CI.get(conv.get('median_ci'), conv.get('median_ci'))} method. Median follow-up was "

@@ -47,12 +47,13 @@ import pandas as pd
 
 from rwestudy.core.yesno import unknown_yes_no, yes_no
 from rwestudy.stats.conventions import Conventions
+from rwestudy.core.defaults import AE_WINDOW_DAYS
 
 BANDS = ("any", "1-2", ">=3", "3", "4", "5", "grade NA")
 ANY_AE = "any AE"
 CATEGORY_ORDER = ("hematologic", "extra-hematologic")
 CATEGORY_NA, TERM_NA, ATTRIBUTION_NA, SERIOUS_NA = "category NA", "term NA", "attribution NA", "serious NA"
-DEFAULT_WINDOW_DAYS = 30
+DEFAULT_WINDOW_DAYS = AE_WINDOW_DAYS
 _COUNT_COLUMNS = ["events", "denominator_events", "pct_events",
                   "patients", "denominator_patients", "pct_patients"]
 

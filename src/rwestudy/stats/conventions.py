@@ -30,6 +30,7 @@ Example
 'wilson'
 """
 from __future__ import annotations
+from rwestudy.core.defaults import DAYS_PER_MONTH
 
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Literal, get_args
@@ -69,7 +70,7 @@ class Conventions:
     conf_level: float = 0.95
     monte_carlo_seed: int = 20240611
     monte_carlo_resamples: int = 100_000
-    days_per_month: float = 30.4375
+    days_per_month: float = DAYS_PER_MONTH
     timefix: bool = False    # R's aeqSurv: times differing by float noise are tied (stats.timefix)
 
     def __post_init__(self) -> None:

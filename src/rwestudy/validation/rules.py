@@ -22,6 +22,7 @@ import pandas as pd
 
 from rwestudy.io.schema import TABLES
 from rwestudy.validation.findings import empty_findings, finding, from_mask
+from rwestudy.core.defaults import AE_WINDOW_DAYS
 
 RESPONSE_RANK = {"CR": 0, "PR": 1, "SD": 2, "PD": 3}
 
@@ -79,8 +80,8 @@ DATE_ORDER: list[DateOrder] = [DateOrder(_P, e, l, s, 0, w) for e, l, s, w in _P
               "the last contact is the latest date known"),
     DateOrder("adverse_events", "patients.treatment_start_date", "onset_date", "warning", 0,
               "an event before treatment start is not treatment-emergent"),
-    DateOrder("adverse_events", "onset_date", "patients.treatment_end_date", "warning", 30,
-              "events count from treatment start to 30 days after the last dose"),
+    DateOrder("adverse_events", "onset_date", "patients.treatment_end_date", "warning", AE_WINDOW_DAYS,
+              f"events count from treatment start to {AE_WINDOW_DAYS} days after the last dose"),
     DateOrder("adverse_events", "onset_date", "patients.last_contact_date", "error", 0,
               "the last contact is the latest date known"),
     DateOrder("subsequent_therapies", "patients.treatment_start_date", "start_date", "error", 0,
