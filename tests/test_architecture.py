@@ -12,7 +12,7 @@ ROOT = Path(rwestudy.__file__).parent
 
 # Bottom first. Packages on one line share a layer and must not import each other.
 LAYERS = [
-    ["core", "_trace", "terminal", "data"],
+    ["core", "exceptions", "_trace", "terminal", "data"],
     ["io"],
     ["validation"],
     ["endpoints", "stats"],

@@ -20,6 +20,7 @@ import pytest
 from rwestudy import stats
 from rwestudy.context import _maic_solver, _weighted_km, maic
 from rwestudy.context.maic import maic_outcomes, maic_weights
+from rwestudy.exceptions import ExcludedRowsWarning
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r"
 
@@ -220,7 +221,7 @@ def test_no_solution_errors_name_the_variable():
 
 def test_missing_values_complete_case_reported_and_text_columns():
     df = pd.DataFrame({"age": [50, np.nan, 60, 70, 65, np.nan], "sex": ["M", "F", "F", "M", None, "F"]})
-    with pytest.warns(UserWarning, match="3 patient"):
+    with pytest.warns(ExcludedRowsWarning, match="3 patient"):
         mw = maic_weights(df, {"age": 62, "sex=M": 0.5})
     assert mw.n == 3 and mw.n_excluded == 3 and mw.excluded_by == {"age": 2, "sex=M": 1}
     assert list(mw.weights.index) == [0, 2, 3]

@@ -20,6 +20,7 @@ import pytest
 from rwestudy import stats
 from rwestudy.context import reconstruct
 from rwestudy.context.reconstruct import compare_with_reconstructed, read_digitised, reconstruct_ipd
+from rwestudy.exceptions import DigitisedCurveWarning
 
 SEEDS = range(6)
 
@@ -135,7 +136,7 @@ def test_read_digitised_cleans_with_warnings(tmp_path):
     curve.write_text("Time,Survival\n0.5,98\n0.2,99\n3,80\n2,85\n4,86\n-0.01,100\n")
     risk = tmp_path / "risk.csv"
     risk.write_text("time,n_risk\n0,50\n3,40\n12,10\n")
-    with pytest.warns(UserWarning) as rec:
+    with pytest.warns(DigitisedCurveWarning) as rec:
         d = read_digitised(curve, risk)
     text = " ".join(str(w.message) for w in rec)
     assert "percentages" in text and "sorted" in text and "lowered" in text and "negative" in text

@@ -14,6 +14,7 @@ from scipy import optimize
 from rwestudy.stats.conventions import get_conventions
 from rwestudy.stats.cox import cox, cox_stepwise, cox_univariate, ph_test
 from rwestudy.stats.design import build_design
+from rwestudy.exceptions import ExcludedRowsWarning
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r"
 R = json.loads((FIX / "cox.json").read_text())
@@ -81,7 +82,7 @@ def test_ph_test_matches_r_cox_zph(name, ties):
 
 def test_missing_rows_are_recorded_not_silent():
     # R drops the 14 patients with missing wt.loss (and 1 with missing ph.ecog): n = 213
-    with pytest.warns(UserWarning, match="wt.loss: 14"):
+    with pytest.warns(ExcludedRowsWarning, match="wt.loss: 14"):
         fit = cox(_data("lung"), "time", "event", ["age", "sex", "ph.ecog", "wt.loss"])
     assert fit.n == R["models"]["lung_wtloss_efron"]["n"]
     assert fit.n_excluded == 15

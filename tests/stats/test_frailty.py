@@ -19,6 +19,7 @@ import pytest
 from rwestudy.stats._dist import chi2_sf
 from rwestudy.stats.cox import cox
 from rwestudy.stats.frailty import cox_frailty, gamma_correction
+from rwestudy.exceptions import ExcludedRowsWarning
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "r"
 R = json.loads((FIXTURES / "frailty.json").read_text())
@@ -117,7 +118,7 @@ def test_missing_cluster_rows_are_excluded_and_reported():
     lung = pd.read_csv(FIXTURES / "data" / "cox_lung.csv")
     assert lung["inst"].isna().sum() == 1 and lung["ph.ecog"].isna().sum() == 1
     case = CASES["lung_efron"]
-    with pytest.warns(UserWarning, match="inst: 1"):
+    with pytest.warns(ExcludedRowsWarning, match="inst: 1"):
         fit = cox_frailty(lung, "time", "event", _covariates(case), cluster="inst", ties="efron")
     assert fit.n_excluded == 2 and fit.excluded_by == {"inst": 1, "ph.ecog": 1}
     np.testing.assert_allclose(fit.table["coef"], case["coef"], rtol=1e-9)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from rwestudy.stats.cox import cox
 from rwestudy.stats.frailty import cox_frailty
+from rwestudy.exceptions import ExcludedRowsWarning
 
 METHODS = {"stratified": "stratified by center", "cluster": "cluster-robust (center)",
            "frailty": "shared gamma frailty (center)"}
@@ -49,7 +50,7 @@ def center_effect_records(d: pd.DataFrame, endpoint: str, covariates: list[str],
     d = d.loc[d["center"].notna()]
     rows = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)   # exclusions are counted in n
+        warnings.simplefilter("ignore", ExcludedRowsWarning)   # exclusions are counted in n
         fits = {"model-based": cox(d, "time", "event", covariates, ties=conv.ties, conventions=conv)}
         if "stratified" in methods:
             fits[METHODS["stratified"]] = cox(d, "time", "event", covariates, ties=conv.ties, conventions=conv,

@@ -24,6 +24,7 @@ import pandas as pd
 from rwestudy.stats.competing_risks import CI_METHOD, cumulative_incidence
 from rwestudy.stats.cox import cox
 from rwestudy.stats.fine_gray import fine_gray
+from rwestudy.exceptions import ExcludedRowsWarning
 
 MAX_ABS_COEF = 15.0   # |log HR| beyond this is divergence, not an estimate (HR > 3e6)
 CAUSES = {1: "progression", 2: "death without progression"}
@@ -81,7 +82,7 @@ def _regressions(fd: pd.DataFrame, f: str, labels: dict) -> list[dict]:
         if not (fd["cause"] == k).any():
             continue
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)   # exclusions are counted in n
+            warnings.simplefilter("ignore", ExcludedRowsWarning)   # exclusions are counted in n
             fg = fine_gray(fd, "time", "cause", [f], failcode=k)
             cs = cox(fd.assign(event=(fd["cause"] == k).astype(int)), "time", "event", [f], ties="breslow")
         fg_table = fg.table.rename(columns={"shr": "hr"})

@@ -15,9 +15,10 @@ from dataclasses import fields
 from typing import Any
 
 from rwestudy.analysis.variables import is_continuous, variable_kinds
+from rwestudy.exceptions import RwestudyError
 
 
-class PlanError(ValueError):
+class PlanError(RwestudyError):
     """The plan file is wrong (unknown key, bad value)."""
 
 

@@ -29,6 +29,7 @@ from rwestudy.stats.descriptive import table_one
 from rwestudy.stats.group_tests import compare_survival
 from rwestudy.stats.response import response_table
 from rwestudy.stats.survival import kaplan_meier, reverse_km_followup
+from rwestudy.exceptions import ExcludedRowsWarning
 
 # Date that makes each post-baseline factor true (for landmark and time-dependent analyses).
 FACTOR_DATES = {"dose_reduced": "reduction_date", "toxicity": "first_grade3_ae_date"}
@@ -439,7 +440,7 @@ def _cox_models(ep, e, factors, plan, conv, rec, notes, lookup) -> list[dict]:
     if not factors or d["event"].sum() == 0:
         return out
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # exclusions are in the records
+        warnings.simplefilter("ignore", ExcludedRowsWarning)  # exclusions are in the records
         uni = cox_univariate(d, "time", "event", factors, ties=conv.ties, conventions=conv)
         for f, fit in uni.fits.items():
             out += _cox_records(fit, e, "univariate", plan)
@@ -483,7 +484,7 @@ def _post_baseline(ep, e: str, f: str, plan: Plan, conv) -> list[dict]:
     lm = lm.assign(time=lm["time"] - L)
     if lm["x"].nunique() == 2:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", ExcludedRowsWarning)
             fit = cox(lm, "time", "event", ["x"], ties=conv.ties, conventions=conv)
         g = compare_survival(lm.assign(x=lm["x"].map({0.0: "no", 1.0: "yes"})), "time", "event", by="x",
                              test="logrank", conventions=conv)
@@ -501,7 +502,7 @@ def _post_baseline(ep, e: str, f: str, plan: Plan, conv) -> list[dict]:
     cp = pd.concat([before, after, whole], ignore_index=True)[["patient_id", "start", "stop", "event", "x"]]
     if cp["x"].nunique() == 2:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", ExcludedRowsWarning)
             fit = cox(cp, "stop", "event", ["x"], start="start", ties=conv.ties, conventions=conv)
         r = fit.table.iloc[0]
         out.append(dict(base, analysis="time-dependent Cox (counting process)", hr=r.hr, ci_low=r.ci_low,

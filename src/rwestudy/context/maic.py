@@ -40,6 +40,7 @@ import pandas as pd
 from rwestudy.context import _maic_solver as solver
 from rwestudy.context._maic_design import Design, build_design
 from rwestudy.context._weighted_km import batch_km_median, km_median, weighted_km
+from rwestudy.exceptions import ExcludedRowsWarning
 
 __all__ = ["MaicWeights", "MaicOutcomes", "maic_weights", "maic_outcomes", "unanchored_statement"]
 
@@ -122,7 +123,7 @@ def maic_weights(ipd: pd.DataFrame, targets: Mapping[str, float],
     if design.n_excluded:
         msg = (f"MAIC: {design.n_excluded} patient(s) excluded for a missing matching variable "
                f"({', '.join(f'{k}: {v}' for k, v in design.excluded_by.items())}); complete cases used")
-        warnings.warn(msg, stacklevel=2)
+        warnings.warn(msg, ExcludedRowsWarning, stacklevel=2)
         notes.append(msg)
     a, info = solver.fit(design.zs)
     if not info["converged"]:

@@ -37,6 +37,7 @@ import pandas as pd
 from rwestudy import stats
 from rwestudy.context import _guyot
 from rwestudy.stats.conventions import Conventions
+from rwestudy.exceptions import DigitisedCurveWarning
 
 __all__ = ["DigitisedCurve", "Reconstruction", "ReconstructedComparison", "read_digitised",
            "reconstruct_ipd", "compare_with_reconstructed", "CAVEATS"]
@@ -169,7 +170,7 @@ def read_digitised(curve_csv, risk_csv) -> DigitisedCurve:
         notes.append(f"{int(beyond.sum())} numbers-at-risk time(s) after the last digitised point dropped")
         rt, rn = rt[~beyond], rn[~beyond]
     for note in notes:
-        warnings.warn(f"digitised curve: {note}", stacklevel=2)
+        warnings.warn(f"digitised curve: {note}", DigitisedCurveWarning, stacklevel=2)
     return DigitisedCurve(pd.DataFrame({"time": t, "surv": s}),
                           pd.DataFrame({"time": rt, "n_risk": rn.astype(np.int64)}), tuple(notes))
 

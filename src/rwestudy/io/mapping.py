@@ -39,9 +39,10 @@ import pandas as pd
 from rwestudy.io.toml_file import read_toml
 from rwestudy.io.dates import DATE_FORMATS, PARTIAL_RULES
 from rwestudy.io.schema import RESPONSES, TABLES
+from rwestudy.exceptions import RwestudyError
 
 
-class MappingError(ValueError):
+class MappingError(RwestudyError):
     """The study mapping file itself is wrong (not the data)."""
 
 

@@ -1,8 +1,9 @@
 """What a pipeline run raises for problems the user can fix (the CLI prints them as one line, exit 2)."""
 from __future__ import annotations
+from rwestudy.exceptions import RwestudyError
 
 
-class PipelineError(ValueError):
+class PipelineError(RwestudyError):
     """A problem with the run's inputs or options (bad plan, bad cut-off, unusable --out): one sentence."""
 
 

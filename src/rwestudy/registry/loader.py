@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
+from rwestudy.exceptions import RwestudyError
 from rwestudy.registry.spec import (AE_BASES, DESIGNS, FIELDS, KIND_KEYS, PROVENANCE_KEYS, REQUIRED_PROVENANCE,
                                     REQUIRED_TOP, SOURCE_KEYS, SOURCE_QUALITY, TOP_LEVEL, OTHER_KEYS, AE_KEYS)
 
@@ -32,7 +33,7 @@ class Problem:
         return f"{self.file}: {self.field}: {self.problem}"
 
 
-class RegistryError(ValueError):
+class RegistryError(RwestudyError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in the registry:\n" + "\n".join(map(str, problems)))

@@ -36,6 +36,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from rwestudy.exceptions import ExcludedRowsWarning
 from rwestudy.stats._dist import chi2_sf, norm_ppf, norm_sf
 
 from . import _cox_kernel as kernel
@@ -261,7 +262,7 @@ def complete_cases(df: pd.DataFrame, time: str, event: str, covariates: list[str
             raise ValueError(f"missing values: {design.exclusion_note()}")
         if missing != "exclude":
             raise ValueError(f"missing must be 'exclude' or 'error', got {missing!r}")
-        warnings.warn(f"{what}: {design.exclusion_note()}", stacklevel=3)
+        warnings.warn(f"{what}: {design.exclusion_note()}", ExcludedRowsWarning, stacklevel=3)
     sub = df.loc[design.row_mask]
     stop, ev, st = _outcome_arrays(sub, time, event, start)
     if (conventions if conventions is not None else get_conventions()).timefix:
@@ -531,7 +532,7 @@ def cox_univariate(df: pd.DataFrame, time: str, event: str, covariates: Sequence
     fits, parts = {}, []
     for c in covariates:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)   # exclusions are reported in the table
+            warnings.simplefilter("ignore", ExcludedRowsWarning)   # exclusions are reported in the table
             fit = cox(df, time, event, [c], **kwargs)
         fits[c] = fit
         part = fit.table.copy()

@@ -14,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from rwestudy.io.cell_text import csv_text, sheet_title, xlsx_cell
+from rwestudy.exceptions import RwestudyError
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in an Excel sheet, header included
 
 
-class ExportError(ValueError):
+class ExportError(RwestudyError):
     """The export path cannot be written (wrong extension)."""
 
 
