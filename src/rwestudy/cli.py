@@ -46,7 +46,25 @@ def _mount_server() -> None:
     from rwestudy.server.cli import app as serve_app, audit_app, export as serve_export
     app.add_typer(serve_app, name="serve", help="Multicenter data capture server (init, adduser, run, import).")
     app.add_typer(audit_app, name="audit", help="Verify the server's audit trail.")
-    app.command("export")(serve_export)  # `rwestudy export --db URL --out DIR` (= `serve export`)
+    from rwestudy.io.redcap.commands import import_app, redcap_dictionary_cmd
+
+    # `rwestudy export --db URL --out DIR` (= `serve export`) and `rwestudy export redcap-dictionary --out F`.
+    export_app = typer.Typer(help="Export: the server's snapshot (--db), or our format as a REDCap dictionary.")
+
+    @export_app.callback(invoke_without_command=True)
+    def _export(ctx: typer.Context,
+                db: Optional[str] = typer.Option(None, "--db", help="sqlite:///FILE or postgresql://... (snapshot)"),
+                out: Optional[Path] = typer.Option(None, "--out", help="Folder for the snapshot."),
+                study: Optional[str] = typer.Option(None, "--study")):
+        if ctx.invoked_subcommand is not None:
+            return
+        if db is None or out is None:
+            raise UserError("rwestudy export needs --db URL --out DIR, or a subcommand (redcap-dictionary)")
+        serve_export(db=db, out=out, study=study)
+
+    export_app.command("redcap-dictionary")(redcap_dictionary_cmd)
+    app.add_typer(export_app, name="export")
+    app.add_typer(import_app, name="import", help="Import another system's export (REDCap) as a study.")
 
 
 _mount_server()
@@ -405,6 +423,7 @@ def _say_error(label: str, message) -> None:
 
 def main() -> None:
     """Console-script entry point: sentences instead of tracebacks."""
+    from rwestudy.io.redcap.commands import RedcapUserError
     from rwestudy.pipeline.errors import PipelineError, ValidationFailed
 
     code: int | str | None = 0
@@ -416,7 +435,7 @@ def main() -> None:
         _print_study(exc.study, 20, False)
         _say_error("error:", exc)
         code = 2
-    except (UserError, PipelineError) as exc:
+    except (UserError, PipelineError, RedcapUserError) as exc:
         _say_error("error:", exc)
         code = 2
     except Exception as exc:  # a bug of ours: say so plainly
