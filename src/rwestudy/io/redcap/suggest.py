@@ -25,6 +25,52 @@ def _q(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Common names of our columns that neither spelling nor similarity finds.
+SYNONYMS = {"gender": "sex", "dob": "birth_date", "date_of_birth": "birth_date", "birthdate": "birth_date",
+            "site": "center", "centre": "center", "hospital": "center", "ps": "ecog", "ecog_ps": "ecog",
+            "stage": "ann_arbor_stage", "date_of_death": "death_date", "dod": "death_date"}
+
+FORM_SYNONYMS = {"demographics": "patients", "baseline": "patients", "enrollment": "patients",
+                 "toxicity": "adverse_events", "toxicities": "adverse_events", "ae": "adverse_events",
+                 "prior_therapy": "prior_lines", "prior_therapies": "prior_lines", "prior_treatment": "prior_lines",
+                 "response": "responses", "response_assessment": "responses", "imaging": "assessments",
+                 "therapy": "treatment", "study_drug": "treatment", "subsequent_therapy": "subsequent_therapies",
+                 "later_lines": "subsequent_therapies", "ngs": "mutations", "molecular": "mutations"}
+
+
+def _checkbox_choices(f, cols, table) -> list[tuple[str, str]]:
+    """(column, field___code) for checkbox choices naming a yes/no column (ASCT -> prior_asct)."""
+    from rwestudy.io.redcap.records import checkbox_column
+
+    spec = TABLES[table].by_name
+    out = []
+    for code, lab in f.choices.items():
+        key = _key(lab)
+        hit = [c for c in cols if spec[c].kind == "yesno" and (c == key or c.endswith("_" + key))]
+        if len(hit) == 1:
+            out.append((hit[0], checkbox_column(f.name, code)))
+    return out
+
+
+def _our_code(label: str, code: str, codes: tuple[str, ...]) -> str | None:
+    """Our code for a REDCap choice: same label or code, or the initial when our codes are letters (F, M)."""
+    canon = {c.lower(): c for c in codes}
+    hit = canon.get(label.strip().lower()) or canon.get(code.lower())
+    if hit is None and all(len(c) == 1 for c in codes) and label.strip():
+        hit = canon.get(label.strip()[0].lower())
+    return hit
+
+
+def _by_choices(f, cols, table) -> str | None:
+    """The one coded column whose codes every choice of ``f`` matches."""
+    if not f.choices or f.type in ("yesno", "truefalse"):
+        return None
+    spec = TABLES[table].by_name
+    hits = [c for c in cols if spec[c].kind == "code"
+            and all(_our_code(lab, code, spec[c].codes) for code, lab in f.choices.items())]
+    return hits[0] if len(hits) == 1 else None
+
+
 def suggest_mapping(d: Dictionary) -> str:
     lines = ["# REDCap mapping drafted by `rwestudy import redcap --suggest-mapping` from",
              f"# {d.source or 'the data dictionary'}. Check every line; finish the ones marked TODO.",
@@ -33,7 +79,8 @@ def suggest_mapping(d: Dictionary) -> str:
     forms = {}
     for form in d.forms:
         fk = _key(form)
-        table = next((t for t in TABLES if fk in (t, PREFIX.get(t))), None) or _best(fk, list(TABLES), 0.6)
+        table = (next((t for t in TABLES if fk in (t, PREFIX.get(t))), None) or FORM_SYNONYMS.get(fk)
+                 or _best(fk, list(TABLES), 0.6))
         if form == d.fields[0].form:
             table = "patients"
         if table and table not in forms.values():
@@ -50,8 +97,17 @@ def suggest_mapping(d: Dictionary) -> str:
         for f in d.form_fields(form):
             if f.name == d.record_id or f.identifier:
                 continue
+            if f.type == "checkbox" and TABLES[table].by_name.get(_key(f.name), None) is None:
+                pairs = [(c, src) for c, src in _checkbox_choices(f, cols, table) if c not in taken]
+                lines += [f"{c} = {_q(src)}" for c, src in pairs]
+                taken.update(c for c, _ in pairs)
+                if not pairs:
+                    unmatched_fields.append(f"{form}.{f.name} ({f.label})")
+                continue
             names = [_key(f.name), _key(f.name).removeprefix(f"{PREFIX.get(table, '')}_"), _key(f.label)]
-            col = next((n for n in names if n in cols), None) or _best(names[1], cols) or _best(names[2], cols)
+            col = (next((n for n in names if n in cols), None)
+                   or next((SYNONYMS[n] for n in names if SYNONYMS.get(n) in cols), None)
+                   or _best(names[1], cols) or _best(names[2], cols) or _by_choices(f, cols, table))
             if col is None or col in taken:
                 unmatched_fields.append(f"{form}.{f.name} ({f.label})")
                 continue
@@ -62,10 +118,9 @@ def suggest_mapping(d: Dictionary) -> str:
                 lines.append(f"# {col} = {_q(f.name)}   (matches by itself)")
             spec = TABLES[table].by_name[col]
             if spec.kind == "code" and f.choices:
-                canon = {c.lower(): c for c in spec.codes}
                 entries, todo = [], []
                 for code, lab in f.choices.items():
-                    hit = canon.get(lab.strip().lower()) or canon.get(code.lower())
+                    hit = _our_code(lab, code, spec.codes)
                     (entries if hit else todo).append((hit, code, lab))
                 if any(h != lab for h, _, lab in entries) or todo:
                     codes += ["", f'[codes."{table}.{col}"]   # our code = [REDCap codes]']

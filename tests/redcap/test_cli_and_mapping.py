@@ -1,0 +1,83 @@
+"""The command line (import redcap, --suggest-mapping, export redcap-dictionary beside export --db)."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from rwestudy.io.redcap.dictionary import read_dictionary
+from rwestudy.io.redcap.suggest import suggest_mapping
+from tests.redcap.make_fixtures import FIXTURES
+from tests.redcap.test_bad_input import DICT, MAPPING
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def cli(*args, cwd):
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "rwestudy.cli", *args], cwd=cwd, env=env, text=True,
+                          capture_output=True, timeout=300)
+
+
+def test_export_dictionary_and_import_its_export(tmp_path):
+    p = cli("export", "redcap-dictionary", "--out", "dd.csv", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    header = next(csv.reader((tmp_path / "dd.csv").open(encoding="utf-8")))
+    assert header[0] == "Variable / Field Name" and len(header) == 18
+    reps = list(csv.DictReader((tmp_path / "dd_repeating_instruments.csv").open(encoding="utf-8")))
+    assert [r["form_name"] for r in reps][:2] == ["prior_lines", "responses"]
+    p = cli("import", "redcap", "--records", str(FIXTURES / "records_labels.csv"), "--dictionary",
+            str(FIXTURES / "dictionary.csv"), "--out", "st", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "10 rows read (10 imported)" in p.stdout
+    assert {"patients.csv", "prior_lines.csv", "adverse_events.csv"} == {f.name for f in (tmp_path / "st/csv").iterdir()}
+    assert (tmp_path / "st/study.xlsx").is_file() and (tmp_path / "st/import_rows.csv").is_file()
+
+
+def test_export_without_subcommand_still_wants_a_database(tmp_path):
+    p = cli("export", cwd=tmp_path)
+    assert p.returncode == 2 and "--db" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_import_with_errors_exits_1_and_says_why(tmp_path):
+    (tmp_path / "dd.csv").write_text(DICT, encoding="utf-8")
+    (tmp_path / "m.toml").write_text(MAPPING, encoding="utf-8")
+    (tmp_path / "r.csv").write_text("record_id,redcap_data_access_group,dob\n1,a,31/12/1950\n", encoding="utf-8")
+    p = cli("import", "redcap", "--records", "r.csv", "--dictionary", "dd.csv", "--mapping", "m.toml", "--out", "o",
+            cwd=tmp_path)
+    assert p.returncode == 1 and "not YYYY-MM-DD" in p.stdout and "Traceback" not in p.stderr
+    p = cli("import", "redcap", "--records", "nope.csv", "--dictionary", "dd.csv", "--out", "o", cwd=tmp_path)
+    assert p.returncode == 2 and "record export not found" in p.stderr
+
+
+def test_suggested_mapping_matches_names_labels_and_choices(tmp_path):
+    (tmp_path / "dd.csv").write_text(DICT, encoding="utf-8")
+    d, _ = read_dictionary(tmp_path / "dd.csv")
+    text = suggest_mapping(d)
+    data = tomllib.loads(text)  # valid TOML
+    assert data["instruments"]["patients"] == "demographics"
+    assert data["fields"]["patients"]["sex"] == "gender"         # by label
+    assert data["fields"]["patients"]["ecog"] == "ecog_ps"       # by name
+    assert (data["fields"]["patients"]["prior_asct"], data["fields"]["patients"]["prior_car_t"]) == \
+        ("prior_tx___1", "prior_tx___2")                          # checkbox choices by label
+    assert data["instruments"]["adverse_events"] == "toxicity"
+    assert data["fields"]["adverse_events"] == {"term": "ae_term", "grade": "ae_grade"}
+    assert data["codes"]["patients.sex"] == {"F": ["1"], "M": ["2"]}  # by choice label
+    assert "pt_name" not in text                                  # an identifier is never suggested
+    p = cli("import", "redcap", "--dictionary", "dd.csv", "--suggest-mapping", "m.toml", cwd=tmp_path)
+    assert p.returncode == 0 and tomllib.loads((tmp_path / "m.toml").read_text()) == data
+
+
+def test_suggested_mapping_imports_like_the_hand_written_one(tmp_path):
+    from tests.redcap.test_bad_input import GOOD, HEADER, _run
+
+    (tmp_path / "dd.csv").write_text(DICT, encoding="utf-8")
+    d, _ = read_dictionary(tmp_path / "dd.csv")
+    by_hand = _run(tmp_path, [HEADER, *GOOD])
+    drafted = _run(tmp_path, [HEADER, *GOOD], mapping=suggest_mapping(d))
+    for name, frame in by_hand.tables.items():
+        assert drafted.tables[name].equals(frame), name
