@@ -158,6 +158,25 @@ DATE_OPT = typer.Option(None, "--date-format", help=DATE_HELP)
 PARTIAL_OPT = typer.Option(None, "--partial-dates", help=PARTIAL_HELP)
 CUTOFF_OPT = typer.Option(None, "--cutoff", help=CUTOFF_HELP)
 REGISTRY_OPT = typer.Option(None, "--registry-dir", help="Folder of your own registry files.")
+REDCAP_OPT = typer.Option(None, "--redcap-dictionary", help="STUDY is a REDCap record export (CSV); this is its "
+                          "data dictionary (docs/redcap.md).")
+REDCAP_MAP_OPT = typer.Option(None, "--redcap-mapping", help="REDCap mapping TOML, with --redcap-dictionary.")
+
+
+def _redcap_source(study: Path, dictionary: Optional[Path], redcap_mapping: Optional[Path], mapping,
+                   date_format, partial_dates):
+    """The study path as given, or, with --redcap-dictionary, the REDCap export read as a study."""
+    if dictionary is None:
+        return study
+    from rwestudy.io.mapping import MappingError
+    from rwestudy.io.redcap.load import load_redcap_study
+    from rwestudy.io.redcap.mapping import RedcapMappingError
+
+    try:
+        return load_redcap_study(study, dictionary, redcap_mapping, mapping=mapping, date_format=date_format,
+                                 partial_dates=partial_dates)
+    except (FileNotFoundError, MappingError, RedcapMappingError) as exc:
+        raise UserError(str(exc)) from None
 
 
 @app.command()
@@ -173,6 +192,8 @@ def validate(
     export: Optional[Path] = typer.Option(None, "--export", help="Also write the findings (.xlsx per center, .csv, .json)."),
     max_rows: int = typer.Option(50, "--max-rows", help="Findings shown on screen."),
     info: bool = typer.Option(False, "--info", help="Show notes (normalised spellings, imputed dates) too."),
+    redcap_dictionary: Optional[Path] = REDCAP_OPT,
+    redcap_mapping: Optional[Path] = REDCAP_MAP_OPT,
 ):
     """Check a study and list every problem with sheet, row, column and value.
 
@@ -190,6 +211,7 @@ def validate(
 
     if fmt not in ("text", "json"):
         raise UserError(f"--format must be text or json, got {fmt!r}")
+    study = _redcap_source(study, redcap_dictionary, redcap_mapping, mapping, date_format, partial_dates)
     s = pipeline.validate_study(study, plan=plan, cutoff=cutoff, mapping=mapping, date_format=date_format,
                                 partial_dates=partial_dates)
     if fmt == "json":
@@ -255,6 +277,8 @@ def report(
     no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures (faster)."),
     allow_errors: bool = typer.Option(False, "--allow-errors",
                                       help="Report even if validation found errors (unreadable values are NA)."),
+    redcap_dictionary: Optional[Path] = REDCAP_OPT,
+    redcap_mapping: Optional[Path] = REDCAP_MAP_OPT,
 ):
     """Validate, analyse and write the full report: report.html, report.docx, tables.xlsx, figures/, results.json.
 
@@ -271,6 +295,7 @@ def report(
     from rwestudy._trace import mark
 
     mark("cli: report starts")
+    study = _redcap_source(study, redcap_dictionary, redcap_mapping, mapping, date_format, partial_dates)
     with _Bar(14 + (0 if no_figures else 3)) as say:
         run = pipeline.run_report(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
                                   date_format=date_format, partial_dates=partial_dates, figures=not no_figures,
@@ -345,6 +370,8 @@ def analyze(
     partial_dates: Optional[str] = PARTIAL_OPT,
     allow_errors: bool = typer.Option(False, "--allow-errors",
                                       help="Analyse even if validation found errors (unreadable values are NA)."),
+    redcap_dictionary: Optional[Path] = REDCAP_OPT,
+    redcap_mapping: Optional[Path] = REDCAP_MAP_OPT,
 ):
     """Derive the endpoints and run the standard analysis; write results.json.
 
@@ -356,6 +383,7 @@ def analyze(
     """
     from rwestudy import pipeline
 
+    study = _redcap_source(study, redcap_dictionary, redcap_mapping, mapping, date_format, partial_dates)
     with console.status("Analysing...") as status:
         run = pipeline.run_analysis(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
                                     date_format=date_format, partial_dates=partial_dates,

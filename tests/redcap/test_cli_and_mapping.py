@@ -81,3 +81,21 @@ def test_suggested_mapping_imports_like_the_hand_written_one(tmp_path):
     drafted = _run(tmp_path, [HEADER, *GOOD], mapping=suggest_mapping(d))
     for name, frame in by_hand.tables.items():
         assert drafted.tables[name].equals(frame), name
+
+
+def test_validate_and_analyze_read_a_redcap_export(tmp_path):
+    rec, dd = str(FIXTURES / "records_raw.csv"), str(FIXTURES / "dictionary.csv")
+    p = cli("validate", rec, "--redcap-dictionary", dd, "--format", "json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    import json
+
+    data = json.loads(p.stdout)
+    assert data["n_patients"] == 4 and data["source"] == rec
+    # P03's patients row is line 9 of the export (P01: 2-5, P02: 6-8): the finding says so.
+    rows = {(f["patient_id"], f["row"]) for f in data["findings"] if f["rule"] == "responder-without-date"}
+    assert rows == {("P01", 2), ("P03", 9)}
+    p = cli("analyze", rec, "--redcap-dictionary", dd, "--out", "res", "--cutoff", "2024-06-30", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (tmp_path / "res" / "results.json").is_file()
+    p = cli("validate", rec, "--redcap-dictionary", "nope.csv", cwd=tmp_path)
+    assert p.returncode == 2 and "no such REDCap data dictionary" in p.stderr

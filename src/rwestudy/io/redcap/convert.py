@@ -45,6 +45,7 @@ class RedcapImport:
     findings: pd.DataFrame
     accounting: pd.DataFrame  # one row per row of the export: where it went, or why not
     style: dict[str, str] = field(default_factory=dict)  # headers / values: raw or label
+    lines: dict[str, list[int]] = field(default_factory=dict)  # table -> line of the export of each row
 
 
 class _Notes:
@@ -126,7 +127,8 @@ def import_redcap(records: str | Path, dictionary: str | Path, mapping: RedcapMa
     parts.append(conv.notes.frame())
     return RedcapImport(conv.tables(), pd.concat([p for p in parts if len(p)] or [empty_findings()],
                                                  ignore_index=True),
-                        _account(conv.account), {"headers": header_style, "values": conv.value_style})
+                        _account(conv.account), {"headers": header_style, "values": conv.value_style},
+                        conv.lines())
 
 
 def _account(rows) -> pd.DataFrame:
@@ -507,6 +509,11 @@ class _Converter:
                                    f"field '{f.name}' of instrument '{form}' has no column in our table "
                                    f"'{table}'; not imported (name it in [fields.{table}] if it is one)",
                                    column=f.name)
+
+    def lines(self) -> dict[str, list[int]]:
+        out = {"patients": [self.patient_lines[rec] for rec in self.patients]}
+        out.update({t: [line for line, _, _ in rows] for t, rows in self.rows.items() if rows})
+        return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {}
