@@ -65,6 +65,9 @@ def _mount_server() -> None:
     export_app.command("redcap-dictionary")(redcap_dictionary_cmd)
     app.add_typer(export_app, name="export")
     app.add_typer(import_app, name="import", help="Import another system's export (REDCap) as a study.")
+    from rwestudy.io.maf_command import mutations_cmd
+
+    app.command("mutations")(mutations_cmd)
 
 
 _mount_server()
@@ -451,6 +454,7 @@ def _say_error(label: str, message) -> None:
 
 def main() -> None:
     """Console-script entry point: sentences instead of tracebacks."""
+    from rwestudy.io.maf_command import MutationsUserError
     from rwestudy.io.redcap.commands import RedcapUserError
     from rwestudy.pipeline.errors import PipelineError, ValidationFailed
 
@@ -463,7 +467,7 @@ def main() -> None:
         _print_study(exc.study, 20, False)
         _say_error("error:", exc)
         code = 2
-    except (UserError, PipelineError, RedcapUserError) as exc:
+    except (UserError, PipelineError, RedcapUserError, MutationsUserError) as exc:
         _say_error("error:", exc)
         code = 2
     except Exception as exc:  # a bug of ours: say so plainly
