@@ -99,3 +99,22 @@ def test_validate_and_analyze_read_a_redcap_export(tmp_path):
     assert (tmp_path / "res" / "results.json").is_file()
     p = cli("validate", rec, "--redcap-dictionary", "nope.csv", cwd=tmp_path)
     assert p.returncode == 2 and "no such REDCap data dictionary" in p.stderr
+
+
+def test_import_with_a_maf_fills_the_mutations_table(tmp_path):
+    maf = FIXTURES.parent / "maf"
+    (tmp_path / "s.csv").write_text("sample_id,patient_id\nS1,P01\nS2,P02\nS3,P03\nS4,P04\nS5,P04\nS7,P04\n",
+                                    encoding="utf-8")
+    p = cli("import", "redcap", "--records", str(FIXTURES / "records_raw.csv"), "--dictionary",
+            str(FIXTURES / "dictionary.csv"), "--mutations", str(maf / "cohort.maf"), "--samples", "s.csv",
+            "--out", "st", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    import pandas as pd
+
+    m = pd.read_csv(tmp_path / "st" / "csv" / "mutations.csv")
+    # cohort.maf by hand: P01 MYD88 + TP53, P02 TP53, P03 KMT2D + MYD88, P04 TP53 (S4) + TP53 (S7: missense)
+    assert sorted(zip(m["patient_id"], m["gene"])) == [("P01", "MYD88"), ("P01", "TP53"), ("P02", "TP53"),
+                                                       ("P03", "KMT2D"), ("P03", "MYD88"), ("P04", "TP53")]
+    assert m.set_index(["patient_id", "gene"]).loc[("P04", "TP53"), "alteration"] == "missense"
+    rules = set(pd.read_csv(tmp_path / "st" / "import_findings.csv")["rule"])
+    assert {"maf-rule", "maf-class-unknown"} <= rules

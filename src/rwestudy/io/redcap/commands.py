@@ -26,6 +26,8 @@ def import_redcap_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for study.xlsx, csv/ and the findings."),
     suggest: Optional[Path] = typer.Option(None, "--suggest-mapping",
                                            help="Write a first draft of the mapping to this file and stop."),
+    mutations: Optional[Path] = typer.Option(None, "--mutations", help="A MAF file: it becomes the mutations table."),
+    samples: Optional[Path] = typer.Option(None, "--samples", help="With --mutations: sample_id,patient_id table."),
 ):
     """Import a REDCap project: the study (study.xlsx and csv/), import_findings.csv, import_rows.csv.
 
@@ -62,6 +64,8 @@ def import_redcap_cmd(
     except RedcapMappingError as exc:
         raise RedcapUserError(str(exc)) from None
     result = import_redcap(records, dictionary, m)
+    if mutations is not None:
+        result = with_maf(result, mutations, samples)
     paths = write_import(result, out)
     counts = count_by_severity(result.findings)
     acc = result.accounting["outcome"].value_counts().to_dict()
@@ -76,6 +80,33 @@ def import_redcap_cmd(
                         f"study written to {paths['xlsx']} and {paths['csv']}/, findings to {paths['findings']}"),
                   soft_wrap=True)
     raise typer.Exit(1 if counts["error"] else 0)
+
+
+def with_maf(result, maf: Path, samples: Path | None):
+    """The import with its mutations table taken from a MAF (the rule and the MAF's findings added)."""
+    import pandas as pd
+
+    from rwestudy.io.maf import RULE, read_maf
+    from rwestudy.validation.findings import finding
+
+    for p in (maf, samples):
+        if p is not None and not p.exists():
+            raise RedcapUserError(f"file not found: {p}")
+    table, _, tested, findings = read_maf(maf, samples)
+    parts = [result.findings, findings, finding("info", "maf-rule", maf.name, RULE)]
+    if "mutations" in result.tables:
+        parts.append(finding("warning", "maf-replaces-redcap", maf.name,
+                             f"the REDCap project has a mutations instrument ({len(result.tables['mutations'])} rows);"
+                             " the MAF's table is used instead"))
+    known = set(result.tables.get("patients", pd.DataFrame(columns=["patient_id"]))["patient_id"])
+    strangers = sorted(set(tested) - known)
+    if strangers:
+        parts.append(finding("warning", "maf-patient-unknown", maf.name,
+                             f"{len(strangers)} patient(s) of the MAF are not records of the REDCap project; "
+                             "their rows are kept and validation will list them"))
+    tables = {**result.tables, "mutations": table[["patient_id", "gene", "alteration", "vaf"]]}
+    return type(result)(tables, pd.concat([p for p in parts if len(p)], ignore_index=True), result.accounting,
+                        result.style, result.lines)
 
 
 def redcap_dictionary_cmd(

@@ -251,8 +251,8 @@ class _Converter:
                 self.patients[rec] = {}
                 self.patient_lines[rec] = line
             self._base_extras(rec, row, line)
-            if inst is not None and forms:  # a repeating event: its forms give one row per instance
-                pass
+            # A repeating event (an instance, no instrument) needs nothing more: each of its forms other
+            # than patients gives one row per instance below.
             self._place(line, row, acc, forms, unmapped_forms)
         for line, row, acc, forms in pending:
             rec = acc["record"]
