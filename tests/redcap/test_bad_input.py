@@ -149,3 +149,25 @@ def test_bad_mapping_is_one_sentence(tmp_path):
     (tmp_path / "m.toml").write_text('[fields.patients]\nsexx = "gender"\n', encoding="utf-8")
     with pytest.raises(RedcapMappingError, match="'sexx' is not a column of patients"):
         load_redcap_mapping(tmp_path / "m.toml")
+
+
+def test_no_record_id_column_and_empty_export(tmp_path):
+    r = _run(tmp_path, ["gender,dob", "1,1950-01-01"])
+    f = _one(r.findings, "redcap-record-id-missing")
+    assert f["severity"] == "error" and "no record id column 'record_id'" in f["message"]
+    assert r.accounting["detail"].tolist() == ["no record id column"]
+    r = _run(tmp_path, [""])
+    assert _one(r.findings, "redcap-records-empty")["severity"] == "error"
+    from rwestudy.io.redcap.output import write_import
+
+    paths = write_import(r, tmp_path / "out")  # nothing imported: still a study to open
+    assert paths["xlsx"].is_file() and (tmp_path / "out" / "csv" / "patients.csv").is_file()
+
+
+def test_longitudinal_events_disagreeing_on_a_patient_value(tmp_path):
+    header = "record_id,redcap_event_name,redcap_repeat_instrument,redcap_repeat_instance,gender,demographics_complete"
+    r = _run(tmp_path, [header, "1,baseline_arm_1,,,1,2", "1,follow_up_arm_1,,,2,2"],
+             mapping=MAPPING.replace('center = "dag"', 'center = "auto"'))
+    f = _one(r.findings, "redcap-event-conflict")
+    assert (f["row"], f["column"], f["value"]) == (3, "sex", "M") and "follow_up_arm_1" in f["message"]
+    assert r.tables["patients"]["sex"].tolist() == ["F"]

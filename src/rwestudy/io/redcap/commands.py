@@ -73,7 +73,9 @@ def import_redcap_cmd(
     console.print(plain(f"{len(result.accounting)} rows read ({', '.join(f'{v} {k}' for k, v in acc.items())}); "
                         f"tables: {tables or 'none'}"), soft_wrap=True)
     for rec in result.findings.loc[result.findings["severity"] != "info"].head(30).itertuples():
-        where = f"line {rec.row}" if rec.row == rec.row and rec.row is not None else "file"
+        import pandas as pd
+
+        where = "file" if pd.isna(rec.row) else f"line {int(rec.row)}"
         console.print(plain(f"{rec.severity.upper():7} {where}" + (f", {rec.column}" if rec.column else "")
                             + f": {rec.message}"), soft_wrap=True)
     console.print(plain(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s); "

@@ -60,7 +60,11 @@ class _Notes:
                           "patient_id": patient_id, "center": None, "message": message, "count": 1})
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=COLUMNS) if self.rows else empty_findings()
+        if not self.rows:
+            return empty_findings()
+        out = pd.DataFrame(self.rows, columns=COLUMNS)
+        out["row"] = pd.array(out["row"], dtype="Int64")
+        return out
 
 
 def _form_key(text: str) -> str:
@@ -221,6 +225,14 @@ class _Converter:
 
     # -- the pass over the rows ----------------------------------------------------------------------
     def run(self):
+        if self.rid not in self.frame.columns:
+            self.notes.add("error", "redcap-record-id-missing",
+                           f"the export has no record id column '{self.rid}' (the first field of the data "
+                           "dictionary): no row can be imported", column=self.rid)
+            for line in self.frame.index:
+                self.account.append({"line": line, "record": None, "event": None, "instrument": None,
+                                     "instance": None, "outcome": "not imported", "detail": "no record id column"})
+            return
         known_forms = set(self.d.forms)
         unmapped_forms: Counter = Counter()
         pending = []  # repeat rows, checked against the known records at the end
