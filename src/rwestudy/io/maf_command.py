@@ -51,7 +51,8 @@ def analyse_mutations(maf, samples=None, *, study=None, clinical=None, out=None,
     freq = gene_frequencies(mutations, tested)
     by_gene = survival_by_gene(mutations, survival, tested, min_mutated=min_mutated)
     result = {"mutations": mutations, "variants": variants, "tested": tested, "frequencies": freq,
-              "survival_by_gene": by_gene, "findings": pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True), "rule": RULE}
+              "survival_by_gene": by_gene, "rule": RULE,
+              "findings": pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)}
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
