@@ -46,7 +46,28 @@ def _mount_server() -> None:
     from rwestudy.server.cli import app as serve_app, audit_app, export as serve_export
     app.add_typer(serve_app, name="serve", help="Multicenter data capture server (init, adduser, run, import).")
     app.add_typer(audit_app, name="audit", help="Verify the server's audit trail.")
-    app.command("export")(serve_export)  # `rwestudy export --db URL --out DIR` (= `serve export`)
+    from rwestudy.io.redcap.commands import import_app, redcap_dictionary_cmd
+
+    # `rwestudy export --db URL --out DIR` (= `serve export`) and `rwestudy export redcap-dictionary --out F`.
+    export_app = typer.Typer(help="Export: the server's snapshot (--db), or our format as a REDCap dictionary.")
+
+    @export_app.callback(invoke_without_command=True)
+    def _export(ctx: typer.Context,
+                db: Optional[str] = typer.Option(None, "--db", help="sqlite:///FILE or postgresql://... (snapshot)"),
+                out: Optional[Path] = typer.Option(None, "--out", help="Folder for the snapshot."),
+                study: Optional[str] = typer.Option(None, "--study")):
+        if ctx.invoked_subcommand is not None:
+            return
+        if db is None or out is None:
+            raise UserError("rwestudy export needs --db URL --out DIR, or a subcommand (redcap-dictionary)")
+        serve_export(db=db, out=out, study=study)
+
+    export_app.command("redcap-dictionary")(redcap_dictionary_cmd)
+    app.add_typer(export_app, name="export")
+    app.add_typer(import_app, name="import", help="Import another system's export (REDCap) as a study.")
+    from rwestudy.io.maf_command import mutations_cmd
+
+    app.command("mutations")(mutations_cmd)
 
 
 _mount_server()
@@ -140,6 +161,25 @@ DATE_OPT = typer.Option(None, "--date-format", help=DATE_HELP)
 PARTIAL_OPT = typer.Option(None, "--partial-dates", help=PARTIAL_HELP)
 CUTOFF_OPT = typer.Option(None, "--cutoff", help=CUTOFF_HELP)
 REGISTRY_OPT = typer.Option(None, "--registry-dir", help="Folder of your own registry files.")
+REDCAP_OPT = typer.Option(None, "--redcap-dictionary", help="STUDY is a REDCap record export (CSV); this is its "
+                          "data dictionary (docs/redcap.md).")
+REDCAP_MAP_OPT = typer.Option(None, "--redcap-mapping", help="REDCap mapping TOML, with --redcap-dictionary.")
+
+
+def _redcap_source(study: Path, dictionary: Optional[Path], redcap_mapping: Optional[Path], mapping,
+                   date_format, partial_dates):
+    """The study path as given, or, with --redcap-dictionary, the REDCap export read as a study."""
+    if dictionary is None:
+        return study
+    from rwestudy.io.mapping import MappingError
+    from rwestudy.io.redcap.load import load_redcap_study
+    from rwestudy.io.redcap.mapping import RedcapMappingError
+
+    try:
+        return load_redcap_study(study, dictionary, redcap_mapping, mapping=mapping, date_format=date_format,
+                                 partial_dates=partial_dates)
+    except (FileNotFoundError, MappingError, RedcapMappingError) as exc:
+        raise UserError(str(exc)) from None
 
 
 @app.command()
@@ -155,6 +195,8 @@ def validate(
     export: Optional[Path] = typer.Option(None, "--export", help="Also write the findings (.xlsx per center, .csv, .json)."),
     max_rows: int = typer.Option(50, "--max-rows", help="Findings shown on screen."),
     info: bool = typer.Option(False, "--info", help="Show notes (normalised spellings, imputed dates) too."),
+    redcap_dictionary: Optional[Path] = REDCAP_OPT,
+    redcap_mapping: Optional[Path] = REDCAP_MAP_OPT,
 ):
     """Check a study and list every problem with sheet, row, column and value.
 
@@ -172,6 +214,7 @@ def validate(
 
     if fmt not in ("text", "json"):
         raise UserError(f"--format must be text or json, got {fmt!r}")
+    study = _redcap_source(study, redcap_dictionary, redcap_mapping, mapping, date_format, partial_dates)
     s = pipeline.validate_study(study, plan=plan, cutoff=cutoff, mapping=mapping, date_format=date_format,
                                 partial_dates=partial_dates)
     if fmt == "json":
@@ -241,6 +284,8 @@ def report(
              "(png,svg); e.g. png,svg,pdf for a journal asking for PDF."),
     allow_errors: bool = typer.Option(False, "--allow-errors",
                                       help="Report even if validation found errors (unreadable values are NA)."),
+    redcap_dictionary: Optional[Path] = REDCAP_OPT,
+    redcap_mapping: Optional[Path] = REDCAP_MAP_OPT,
 ):
     """Validate, analyse and write the full report: report.html, report.docx, tables.xlsx, figures/, results.json.
 
@@ -257,6 +302,7 @@ def report(
     from rwestudy._trace import mark
 
     mark("cli: report starts")
+    study = _redcap_source(study, redcap_dictionary, redcap_mapping, mapping, date_format, partial_dates)
     with _Bar(14 + (0 if no_figures else 3)) as say:
         run = pipeline.run_report(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
                                   date_format=date_format, partial_dates=partial_dates, figures=not no_figures,
@@ -332,6 +378,8 @@ def analyze(
     partial_dates: Optional[str] = PARTIAL_OPT,
     allow_errors: bool = typer.Option(False, "--allow-errors",
                                       help="Analyse even if validation found errors (unreadable values are NA)."),
+    redcap_dictionary: Optional[Path] = REDCAP_OPT,
+    redcap_mapping: Optional[Path] = REDCAP_MAP_OPT,
 ):
     """Derive the endpoints and run the standard analysis; write results.json.
 
@@ -343,6 +391,7 @@ def analyze(
     """
     from rwestudy import pipeline
 
+    study = _redcap_source(study, redcap_dictionary, redcap_mapping, mapping, date_format, partial_dates)
     with console.status("Analysing...") as status:
         run = pipeline.run_analysis(study, out, plan=plan, profile=profile, cutoff=cutoff, mapping=mapping,
                                     date_format=date_format, partial_dates=partial_dates,
@@ -410,6 +459,8 @@ def _say_error(label: str, message) -> None:
 
 def main() -> None:
     """Console-script entry point: sentences instead of tracebacks."""
+    from rwestudy.io.maf_command import MutationsUserError
+    from rwestudy.io.redcap.commands import RedcapUserError
     from rwestudy.pipeline.errors import PipelineError, ValidationFailed
 
     code: int | str | None = 0
@@ -421,7 +472,7 @@ def main() -> None:
         _print_study(exc.study, 20, False)
         _say_error("error:", exc)
         code = 2
-    except (UserError, PipelineError) as exc:
+    except (UserError, PipelineError, RedcapUserError, MutationsUserError) as exc:
         _say_error("error:", exc)
         code = 2
     except Exception as exc:  # a bug of ours: say so plainly
