@@ -24,6 +24,7 @@ LAYERS = [
     ["demo"],
     ["pipeline"],
     ["server"],
+    ["commands"],
     ["cli", "__init__"],
 ]
 RANK = {name: k for k, names in enumerate(LAYERS) for name in names}

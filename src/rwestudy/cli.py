@@ -46,7 +46,7 @@ def _mount_server() -> None:
     from rwestudy.server.cli import app as serve_app, audit_app, export as serve_export
     app.add_typer(serve_app, name="serve", help="Multicenter data capture server (init, adduser, run, import).")
     app.add_typer(audit_app, name="audit", help="Verify the server's audit trail.")
-    from rwestudy.io.redcap.commands import import_app, redcap_dictionary_cmd
+    from rwestudy.commands.redcap import import_app, redcap_dictionary_cmd
 
     # `rwestudy export --db URL --out DIR` (= `serve export`) and `rwestudy export redcap-dictionary --out F`.
     export_app = typer.Typer(help="Export: the server's snapshot (--db), or our format as a REDCap dictionary.")
@@ -65,7 +65,7 @@ def _mount_server() -> None:
     export_app.command("redcap-dictionary")(redcap_dictionary_cmd)
     app.add_typer(export_app, name="export")
     app.add_typer(import_app, name="import", help="Import another system's export (REDCap) as a study.")
-    from rwestudy.io.maf_command import mutations_cmd
+    from rwestudy.commands.mutations import mutations_cmd
 
     app.command("mutations")(mutations_cmd)
 
@@ -172,7 +172,7 @@ def _redcap_source(study: Path, dictionary: Optional[Path], redcap_mapping: Opti
     if dictionary is None:
         return study
     from rwestudy.io.mapping import MappingError
-    from rwestudy.io.redcap.load import load_redcap_study
+    from rwestudy.pipeline.redcap import load_redcap_study
     from rwestudy.io.redcap.mapping import RedcapMappingError
 
     try:
@@ -459,8 +459,8 @@ def _say_error(label: str, message) -> None:
 
 def main() -> None:
     """Console-script entry point: sentences instead of tracebacks."""
-    from rwestudy.io.maf_command import MutationsUserError
-    from rwestudy.io.redcap.commands import RedcapUserError
+    from rwestudy.commands.mutations import MutationsUserError
+    from rwestudy.commands.redcap import RedcapUserError
     from rwestudy.pipeline.errors import PipelineError, ValidationFailed
 
     code: int | str | None = 0

@@ -13,7 +13,7 @@ import pytest
 
 from rwestudy.analysis.mutation_survival import benjamini_hochberg
 from rwestudy.io.maf import read_maf
-from rwestudy.io.maf_command import analyse_mutations
+from rwestudy.commands.mutations import analyse_mutations
 
 HERE = Path(__file__).resolve().parent
 MAF = HERE.parent / "fixtures" / "maf"

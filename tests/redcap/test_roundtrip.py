@@ -10,6 +10,7 @@ import pytest
 
 from rwestudy.io.redcap.convert import import_redcap
 from rwestudy.io.redcap.export_dictionary import dictionary_rows, to_csv
+from rwestudy.validation.ctcae import ctcae_terms
 from rwestudy.io.redcap.output import write_import
 from rwestudy.io.schema import TABLES
 from rwestudy.io.writers import write_csv_folder
@@ -47,7 +48,7 @@ def test_dictionary_has_redcaps_columns_and_our_fields():
 
 
 def test_ctcae_term_as_dropdown():
-    rows = {r["Variable / Field Name"]: r for r in _rows(to_csv(dictionary_rows(ae_terms="dropdown")))}
+    rows = {r["Variable / Field Name"]: r for r in _rows(to_csv(dictionary_rows(ae_terms="dropdown", terms=list(ctcae_terms()["term"]))))}
     choices = rows["ae_term"]["Choices, Calculations, OR Slider Labels"]
     assert rows["ae_term"]["Field Type"] == "dropdown" and "Neutrophil count decreased" in choices
 

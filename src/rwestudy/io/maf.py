@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rwestudy.io.csv_read import _decode
-from rwestudy.validation.findings import COLUMNS, empty_findings
+from rwestudy.core.findings import COLUMNS, empty_findings
 
 REQUIRED = ("Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification")
 KEPT = {"Missense_Mutation": "missense", "Nonsense_Mutation": "truncating", "Frame_Shift_Del": "truncating",

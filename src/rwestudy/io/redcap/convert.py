@@ -29,7 +29,7 @@ from rwestudy.io.redcap.dictionary import NO_DATA_TYPES, Dictionary, Field, read
 from rwestudy.io.redcap.mapping import RedcapMapping, field_name
 from rwestudy.io.redcap.records import SYSTEM, checkbox_column, read_records, resolve_header, _plain
 from rwestudy.io.schema import TABLES
-from rwestudy.validation.findings import COLUMNS, empty_findings
+from rwestudy.core.findings import COLUMNS, empty_findings
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(:\d{2})?$")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from rwestudy.io.csv_read import _read_csv
-from rwestudy.validation.findings import empty_findings, finding
+from rwestudy.core.findings import empty_findings, finding
 
 # (data dictionary page header, API metadata header), in REDCap's column order (A to R).
 COLUMNS = (

@@ -34,8 +34,16 @@ def _number(v: float | None) -> str:
     return "" if v is None else f"{v:g}"
 
 
-def dictionary_rows(*, ae_terms: str = "text", drugs: list[str] | None = None) -> list[dict[str, str]]:
-    """One dict per field (keys: `HEADERS`), in order."""
+def dictionary_rows(*, ae_terms: str = "text", drugs: list[str] | None = None,
+                    terms: list[str] | None = None) -> list[dict[str, str]]:
+    """One dict per field (keys: `HEADERS`), in order.
+
+    ``ae_terms="dropdown"`` makes the AE term a dropdown of ``terms`` (the CTCAE v5.0 terms:
+    `rwestudy.validation.ctcae.ctcae_terms()["term"]`, given by the caller because the
+    readers' layer sits below validation).
+    """
+    if ae_terms == "dropdown" and not terms:
+        raise ValueError("ae_terms='dropdown' needs the list of terms (ctcae_terms()['term'])")
     rows = []
     for table, spec in TABLES.items():
         for col in spec.columns:
@@ -65,10 +73,8 @@ def dictionary_rows(*, ae_terms: str = "text", drugs: list[str] | None = None) -
                 else:
                     r["Field Note"] = "none, or the drug names joined by +"
             if table == "adverse_events" and col.name == "term" and ae_terms == "dropdown":
-                from rwestudy.validation.ctcae import ctcae_terms
-
                 r["Field Type"] = "dropdown"
-                choices = {str(i): t for i, t in enumerate(ctcae_terms()["term"], start=1)}
+                choices = {str(i): t for i, t in enumerate(terms, start=1)}
             if choices:
                 r["Choices, Calculations, OR Slider Labels"] = format_choices(choices)
             rows.append(r)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from rwestudy.io.csv_read import _decode, _dialect
 from rwestudy.io.redcap.dictionary import NO_DATA_TYPES, Dictionary
-from rwestudy.validation.findings import empty_findings, finding
+from rwestudy.core.findings import empty_findings, finding
 
 SYSTEM = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
           "redcap_data_access_group", "redcap_survey_identifier")

@@ -40,7 +40,7 @@ def analyse_mutations(maf, samples=None, *, study=None, clinical=None, out=None,
         known = set(patients["patient_id"])
         outside = sorted(set(tested) - known)
         if outside:
-            from rwestudy.validation.findings import finding
+            from rwestudy.core.findings import finding
 
             parts.append(finding("warning", "maf-patient-unknown", Path(maf).name,
                                  f"{len(outside)} tested patient(s) are not analysed patients of the study "

@@ -44,7 +44,7 @@ def import_redcap_cmd(
     from rwestudy.io.redcap.mapping import RedcapMappingError, load_redcap_mapping
     from rwestudy.io.redcap.output import write_import
     from rwestudy.io.redcap.suggest import suggest_mapping
-    from rwestudy.validation.findings import count_by_severity
+    from rwestudy.core.findings import count_by_severity
 
     if not dictionary.is_file():
         raise RedcapUserError(f"data dictionary not found: {dictionary}")
@@ -89,7 +89,7 @@ def with_maf(result, maf: Path, samples: Path | None):
     import pandas as pd
 
     from rwestudy.io.maf import RULE, read_maf
-    from rwestudy.validation.findings import finding
+    from rwestudy.core.findings import finding
 
     for p in (maf, samples):
         if p is not None and not p.exists():
@@ -132,7 +132,12 @@ def redcap_dictionary_cmd(
         if s.treatment is not None and "drug" in s.treatment:
             drugs = sorted(s.treatment["drug"].dropna().astype(str).unique())
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_csv(dictionary_rows(ae_terms=ae_terms, drugs=drugs)), encoding="utf-8")
+    terms = None
+    if ae_terms == "dropdown":
+        from rwestudy.validation.ctcae import ctcae_terms
+
+        terms = list(ctcae_terms()["term"])
+    out.write_text(to_csv(dictionary_rows(ae_terms=ae_terms, drugs=drugs, terms=terms)), encoding="utf-8")
     rep = out.with_name(out.stem + "_repeating_instruments.csv")
     rep.write_text(to_csv(repeating_instruments(), header=("form_name", "custom_form_label")), encoding="utf-8")
     console.print(Text.assemble("REDCap data dictionary written to ", plain(str(out)), "; repeating instruments to ",

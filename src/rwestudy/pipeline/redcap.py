@@ -11,7 +11,7 @@ import pandas as pd
 from rwestudy.io.redcap.convert import import_redcap
 from rwestudy.io.redcap.mapping import load_redcap_mapping
 from rwestudy.io.writers import write_csv_folder
-from rwestudy.validation.findings import combine
+from rwestudy.core.findings import combine
 
 
 def load_redcap_study(records, dictionary, redcap_mapping=None, **load_kwargs):
