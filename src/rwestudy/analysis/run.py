@@ -327,6 +327,7 @@ def analyze(study, plan: Plan | None = None, progress: Callable[[str], None] | N
     rec.update(_lugano_agreement(study))
     if rec["lugano_summary"]:
         notes.append(LUGANO_NOTE)
+    rec.update(_mutation_records(ep, plan, notes))
     rec["notes"] = [{"note": n} for n in notes]
     rec["plan"] = [_clean(plan.to_dict())]
     say("Done")
@@ -372,6 +373,36 @@ def _reviewer_analyses(ep, plan, conv, factors, lookup, rec, notes, say) -> None
     horizon = plan.rmst_horizon or (float(max(plan.landmarks)) if plan.landmarks else 24.0)
     rec.update(rmst_records(ep, plan.endpoints, plan.factor_endpoints, factors, horizon, frame_for,
                             FACTOR_LABELS, conv.conf_level))
+
+
+def _mutation_records(ep, plan, notes: list[str]) -> dict[str, list[dict]]:
+    """Per-gene frequencies and OS/PFS mutated vs wild-type, when the study has a mutations table.
+
+    Tested = the analysed patients with at least one row in the mutations table: the table lists
+    altered genes, so a patient sequenced without any alteration cannot be told from one not
+    sequenced (`rwestudy mutations` with a MAF and its sample table knows who was sequenced).
+    """
+    from rwestudy.analysis.mutation_survival import MIN_MUTATED, gene_frequencies, survival_by_gene
+
+    mut = ep.tables.get("mutations")
+    if mut is None or not len(mut) or "gene" not in mut:
+        return {"mutation_frequencies": [], "mutation_survival": []}
+    mut = mut.dropna(subset=["patient_id", "gene"])
+    tested = sorted(set(mut["patient_id"].astype(str)))
+    mut = mut.assign(patient_id=mut["patient_id"].astype(str))
+    tte = ep.time_to_event.assign(patient_id=ep.time_to_event["patient_id"].astype(str))
+    endpoints = [e for e in ("OS", "PFS") if e in plan.endpoints]
+    freq = gene_frequencies(mut, tested)
+    by_gene = survival_by_gene(mut, tte[["patient_id", "endpoint", "time", "event"]], tested, endpoints=endpoints)
+    n_tests = int(by_gene["tested"].sum()) if len(by_gene) else 0
+    notes.append(f"Mutations: {len(tested)} patients with at least one recorded alteration are the denominator "
+                 f"(patients sequenced without alterations cannot be told apart in the mutations table); "
+                 f"{n_tests} log-rank comparisons of mutated vs wild-type (genes with at least {MIN_MUTATED} "
+                 "patients in each group), Benjamini-Hochberg q-values per endpoint. Exploratory: see the events "
+                 "in each group.")
+    keep = ["gene", "n_mutated", "n_tested", "percent"]
+    return {"mutation_frequencies": _records(freq[keep]),
+            "mutation_survival": _records(by_gene.astype({"tested": bool}))}
 
 
 def _lugano_agreement(study) -> dict[str, list[dict]]:

@@ -38,7 +38,7 @@ def report_tables(records: dict) -> dict[str, list[ReportTable]]:
         + [te.cox_table(records, e) for e in endpoints]
         + [te.post_baseline(records), te.associations(records)]
         + [tr.competing_risks(records), tr.center_effects(records), tr.rmst(records),
-           tr.lugano_agreement(records)],
+           tr.lugano_agreement(records), tr.mutations(records)],
         "Safety": [ts.ae_by_term(records, "patients"), ts.ae_by_term(records, "events"), ts.ae_by_drug(records),
                    ts.serious(records), ts.deaths(records)],
         "Appendix": [ts.findings(records), ts.conventions(records)],

@@ -135,3 +135,32 @@ def lugano_agreement(records: dict) -> ReportTable | None:
                        "Each disagreement is a validation finding naming the patient's row. The analysis uses "
                        "the recorded responses unless the plan says [response] source = \"lugano\".")
     return t
+
+
+def mutations(records: dict) -> ReportTable | None:
+    f = frame(records, "mutation_frequencies")
+    if f.empty:
+        return None
+    s = frame(records, "mutation_survival")
+    endpoints = list(dict.fromkeys(s["endpoint"])) if not s.empty else []
+    header = ["Gene", "Mutated, n/N (%)"]
+    for e in endpoints:
+        header += [f"{e}: events mutated / wild-type", f"{e}: log-rank p", f"{e}: q (BH)"]
+    t = ReportTable("mutations", "Recorded alterations by gene, and survival mutated vs wild-type", header,
+                    group="Efficacy")
+    for g in f.itertuples():
+        cells = [g.gene, f"{fmt_int(g.n_mutated)}/{fmt_int(g.n_tested)} ({fmt_num(g.percent, 1)}%)"]
+        for e in endpoints:
+            x = s[(s["endpoint"] == e) & (s["gene"] == g.gene)]
+            if x.empty:
+                cells += ["", "", ""]
+                continue
+            x = x.iloc[0]
+            cells += [f"{fmt_int(x.events_mutated)}/{fmt_int(x.n_mutated)} vs {fmt_int(x.events_wild_type)}/"
+                      f"{fmt_int(x.n_wild_type)}",
+                      fmt_p(x.logrank_p) if x.tested else "not tested", fmt_p(x.q_bh) if x.tested else ""]
+        t.add(*cells)
+    t.footnotes.append("N: patients with at least one recorded alteration. Events/patients in each group. Log-rank "
+                       "test when each group has at least 3 patients; q: Benjamini-Hochberg adjusted over the genes "
+                       "tested for that endpoint. With few patients and events these comparisons are exploratory.")
+    return t
