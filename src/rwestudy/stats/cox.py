@@ -432,7 +432,7 @@ def _lr_p_per_column(rs: kernel.RiskSets, design: Design, ll_full: float) -> np.
 def _refit_subset(rs: kernel.RiskSets, keep: np.ndarray) -> float:
     """Maximised log partial likelihood using only design columns ``keep``."""
     from dataclasses import replace
-    sub = replace(rs, x=np.ascontiguousarray(rs.x[:, keep]), dead_x_sum=rs.dead_x_sum[keep])
+    sub = replace(rs, x=np.asfortranarray(rs.x[:, keep]), dead_x_sum=rs.dead_x_sum[keep])   # kernel layout
     return kernel.newton_raphson(sub, len(keep)).moments.loglik
 
 
