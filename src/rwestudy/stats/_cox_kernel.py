@@ -1,10 +1,14 @@
 """Vectorised Cox partial-likelihood kernel (Breslow and Efron ties).
 
-The data are sorted once by (stratum, stop time descending). A risk set at an
-event time is then a prefix of its stratum block, so every risk-set sum is a
-difference of two cumulative sums; with (start, stop] data the rows that have
-not yet entered (start >= t) are subtracted the same way from a second
-ordering by start time. No Python loop runs over rows or event times.
+The data are sorted once (one argsort; strata by a radix pass on their codes)
+by (stratum, stop time descending). A risk set at an event time is then a
+prefix of its stratum block. With right-censored data the rows are grouped
+into distinct (stratum, time) cells once, before the Newton loop; every step
+then sums w and w x per cell (covariates stored per column, so these are
+contiguous reductions) and takes risk-set sums as cumulative sums over the
+few thousand cells. With (start, stop] data the rows that have not yet
+entered (start >= t) are subtracted from row-level cumulative sums over a
+second ordering by start time. No Python loop runs over rows or event times.
 
 The information matrix avoids one p x p matrix per event time:
 sum_g a_g * S2_g  =  X' diag(w * c) X,  where c_i adds up a_g over the event
