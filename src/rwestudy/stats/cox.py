@@ -263,7 +263,7 @@ def complete_cases(df: pd.DataFrame, time: str, event: str, covariates: list[str
         if missing != "exclude":
             raise ValueError(f"missing must be 'exclude' or 'error', got {missing!r}")
         warnings.warn(f"{what}: {design.exclusion_note()}", ExcludedRowsWarning, stacklevel=3)
-    sub = df.loc[design.row_mask]
+    sub = df if design.row_mask.all() else df.loc[design.row_mask]   # no copy when every row is used
     stop, ev, st = _outcome_arrays(sub, time, event, start)
     if (conventions if conventions is not None else get_conventions()).timefix:
         from .timefix import merge_noise_ties
@@ -377,7 +377,7 @@ def _fit(design: Design, rs: kernel.RiskSets, *, ties: str, level: float, p_meth
     conc, conc_se = (float("nan"), float("nan"))
     finite_beta = ff.beta if firth else nr.beta   # last iterate: orders risks like the limit
     if want_concordance and p:
-        _, conc, conc_se = kernel.concordance(rs, rs.x @ finite_beta)
+        _, conc, conc_se = kernel.concordance(rs, kernel.linear_predictor(rs.x, finite_beta))
     return CoxResult(
         table=table, variables=variables, vcov=pd.DataFrame(var, index=cols, columns=cols),
         loglik_null=float(ll_null), loglik=float(ll), lr_test=lr,
@@ -413,7 +413,8 @@ def _monotone(nr: kernel.NewtonResult, design: Design, rs: kernel.RiskSets) -> n
     step stays large relative to the coefficient's own scale.
     """
     # measure both on the linear-predictor scale so the rule does not depend on units
-    sd = rs.x.std(axis=0)
+    xt = rs.x.T   # centred in the kernel: the SD is the root mean square (no n x p temporary)
+    sd = np.sqrt(np.einsum("ij,ij->i", xt, xt) / max(xt.shape[1], 1))
     sd = np.where(sd > 0, sd, 1.0)
     step = np.abs(nr.last_step) * sd
     return (step > 1e-3) & (np.abs(nr.beta) * sd > 3)
@@ -433,7 +434,7 @@ def _lr_p_per_column(rs: kernel.RiskSets, design: Design, ll_full: float) -> np.
 def _refit_subset(rs: kernel.RiskSets, keep: np.ndarray) -> float:
     """Maximised log partial likelihood using only design columns ``keep``."""
     from dataclasses import replace
-    sub = replace(rs, x=np.ascontiguousarray(rs.x[:, keep]), dead_x_sum=rs.dead_x_sum[keep])
+    sub = replace(rs, x=np.asfortranarray(rs.x[:, keep]), dead_x_sum=rs.dead_x_sum[keep])   # kernel layout
     return kernel.newton_raphson(sub, len(keep)).moments.loglik
 
 
