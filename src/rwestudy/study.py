@@ -144,7 +144,18 @@ class Steps:
 def study_from_raw(raw: dict[str, tuple[pd.DataFrame, str]], read_findings: pd.DataFrame, config: StudyConfig,
                    *, source: str, steps: Steps | None = None) -> Study:
     """Type and validate raw tables as `read_source` gives them (see `load_study`)."""
-    steps = steps or Steps()
+    tables, parts, sheet_names = check_raw(raw, read_findings, config, steps or Steps())
+    centers = None
+    patients = tables.get("patients")
+    if patients is not None and {"patient_id", "center"} <= set(patients.columns):
+        centers = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")["center"]
+    return Study(source=source, tables=tables, findings=combine(parts, centers), config=config,
+                 sheet_names=sheet_names)
+
+
+def check_raw(raw: dict[str, tuple[pd.DataFrame, str]], read_findings: pd.DataFrame, config: StudyConfig,
+              steps: Steps):
+    """(typed tables, findings as parts not yet combined, sheet names) of raw tables."""
     parts = [read_findings]
     tables: dict[str, pd.DataFrame] = {}
     sheet_names: dict[str, str] = {}
@@ -172,13 +183,7 @@ def study_from_raw(raw: dict[str, tuple[pd.DataFrame, str]], read_findings: pd.D
                                  "it is ignored (map it in [sheets] if it is one of them)"))
     cutoff = config.cutoff_date if config.cutoff_date is not None else pd.Timestamp.today().normalize()
     tables, check_findings = steps.check_tables(tables, cutoff)
-    parts += check_findings
-    centers = None
-    patients = tables.get("patients")
-    if patients is not None and {"patient_id", "center"} <= set(patients.columns):
-        centers = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")["center"]
-    return Study(source=source, tables=tables, findings=combine(parts, centers), config=config,
-                 sheet_names=sheet_names)
+    return tables, parts + list(check_findings), sheet_names
 
 
 # Day 0 of Excel's 1904 date system is 1904-01-01, 1,462 days after the 1900 system's day 0.
