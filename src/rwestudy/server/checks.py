@@ -270,6 +270,13 @@ class _CachedSteps:
         return out, found
 
 
+class _Rows:
+    """What `_CachedSteps` reads of a raw frame: its index (row numbers 2.. as the CSV reader gives)."""
+
+    def __init__(self, n: int):
+        self.index = range(2, n + 2)
+
+
 def _first_center(pids: list, centers: list) -> dict:
     """patient_id -> center of its first row (as `study_from_raw` maps findings to centers)."""
     out = {}
@@ -314,14 +321,13 @@ def check_rows(rows: list[tuple[str, int | None, dict[str, str]]], cutoff_date=N
     for table, record_id, values in rows:
         by_table.setdefault(table, []).append((record_id, values))
     cells = raw_tables({t: [v for _, v in items] for t, items in sorted(by_table.items())})
-    # check_raw hands each table's frame to the steps, which read `cells` instead: an index is enough.
-    raw = {_norm(t): (pd.DataFrame(index=pd.Index(np.arange(2, len(by_table[t]) + 2), name="row")), f"{t}.csv")
-           for t in cells}
+    # check_raw hands each table's frame to the steps, which read `cells` instead: its rows are enough.
+    raw = {_norm(t): (_Rows(len(by_table[t])), f"{t}.csv") for t in cells}
     config = load_mapping(None, cutoff_date=cutoff_date.isoformat() if cutoff_date else None)
     steps = _CachedSteps(cells)
     steps.centers = {}
     _, parts, _ = check_raw(raw, empty_findings(), config, steps)
-    found = [f for p in parts for f in (p if isinstance(p, Found) else _records(p))]
+    found = [f for p in parts if len(p) for f in (p if isinstance(p, Found) else _records(p))]
     out = []
     for f in _combined(found, steps.centers):
         if f["table"] not in TABLES:
