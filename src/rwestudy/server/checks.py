@@ -45,10 +45,12 @@ from rwestudy.io.schema import TABLES
 from rwestudy.validation import rules
 from rwestudy.validation.findings import SEVERITIES, empty_findings
 
-# Entries of each memo: a patient's check uses ~250 columns, 7 tables and one rules entry.
-COLUMN_CACHE = 100_000
-TABLES_CACHE = 4_096
-RULES_CACHE = 1_024
+# Entries of each memo: a patient's check uses ~250 columns (most of them empty, shared by
+# every patient), 8 tables and one rules entry; sized for a study of ~1,000 patients' worth
+# of recent checks in some tens of MB (an entry holds one small column or table).
+COLUMN_CACHE = 20_000
+TABLES_CACHE = 2_048
+RULES_CACHE = 2_048
 
 
 def _rule_sources() -> list[str]:
@@ -264,10 +266,11 @@ class _CachedSteps:
             p = out.get("patients")
             centers = {} if p is None or not {"patient_id", "center"} <= set(p.columns) else \
                 _first_center(p["patient_id"].tolist(), p["center"].tolist())
-            return out, [Found(f for part in parts for f in _records(part))], centers
-        out, found, centers = _RULES_MEMO.get(key, compute)
+            # Only the findings and the centers are kept: check_rows needs no typed table.
+            return [Found(f for part in parts for f in _records(part))], centers
+        found, centers = _RULES_MEMO.get(key, compute)
         self.centers = centers
-        return out, found
+        return tables, found
 
 
 class _Rows:
