@@ -97,6 +97,65 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
     config = load_mapping(mapping, date_format=date_format, partial_dates=partial_dates,
                           cutoff_date=cutoff_date)
     raw, read_findings = read_source(path)
+    return study_from_raw(raw, read_findings, config, source=str(path))
+
+
+class Steps:
+    """How `study_from_raw` types each table and then runs the rules across tables.
+
+    One place for both, so that `load_study` and the capture server (which
+    caches these two steps per column and per patient, server/checks.py) run
+    the same checks in the same order.
+    """
+
+    def type_table(self, frame: pd.DataFrame, spec, name: str, config: StudyConfig):
+        """(typed table, findings) of one raw table: its headers, control characters, types."""
+        date1904 = bool(frame.attrs.get("date1904"))
+        frame, col_findings = _canonical_columns(frame, name, config)
+        frame, control_findings = rules.strip_control_characters(frame, name)
+        parts = [col_findings, control_findings]
+        if date1904:
+            frame, shifted = _shift_1904_serials(frame, spec, name)
+            parts.append(shifted)
+        typed, type_findings = coerce_table(frame, spec, codes=config.codes_for(name),
+                                            date_format=config.date_format, partial_dates=config.partial_dates)
+        parts.append(type_findings)
+        return typed, parts
+
+    def check_tables(self, tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp):
+        """(tables, findings) after the rules that read typed tables: AE terms, LDH, center
+        spellings, integrity, date order, consistency, AEs, responses, Lugano, future dates."""
+        tables = dict(tables)
+        parts = []
+        if "adverse_events" in tables:
+            tables["adverse_events"], ae_findings = _normalise_ae_terms(tables["adverse_events"])
+            parts.append(ae_findings)
+        if "patients" in tables:
+            tables["patients"], ldh_findings = _derive_ldh(tables["patients"])
+            tables["patients"], center_findings = rules.unify_center_spellings(tables["patients"])
+            parts += [ldh_findings, center_findings]
+        for check in (rules.check_integrity, rules.check_date_order, rules.check_consistency,
+                      rules.check_adverse_events, rules.check_best_response, check_lugano):
+            parts.extend(check(tables))
+        parts.extend(rules.check_future_dates(tables, cutoff))
+        return tables, parts
+
+
+def study_from_raw(raw: dict[str, tuple[pd.DataFrame, str]], read_findings: pd.DataFrame, config: StudyConfig,
+                   *, source: str, steps: Steps | None = None) -> Study:
+    """Type and validate raw tables as `read_source` gives them (see `load_study`)."""
+    tables, parts, sheet_names = check_raw(raw, read_findings, config, steps or Steps())
+    centers = None
+    patients = tables.get("patients")
+    if patients is not None and {"patient_id", "center"} <= set(patients.columns):
+        centers = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")["center"]
+    return Study(source=source, tables=tables, findings=combine(parts, centers), config=config,
+                 sheet_names=sheet_names)
+
+
+def check_raw(raw: dict[str, tuple[pd.DataFrame, str]], read_findings: pd.DataFrame, config: StudyConfig,
+              steps: Steps):
+    """(typed tables, findings as parts not yet combined, sheet names) of raw tables."""
     parts = [read_findings]
     tables: dict[str, pd.DataFrame] = {}
     sheet_names: dict[str, str] = {}
@@ -115,40 +174,16 @@ def load_study(path: str | Path, mapping: str | Path | None = None, *, date_form
         claimed.add(key)
         frame, sheet = raw[key]
         sheet_names[name] = sheet
-        date1904 = bool(frame.attrs.get("date1904"))
-        frame, col_findings = _canonical_columns(frame, name, config)
-        frame, control_findings = rules.strip_control_characters(frame, name)
-        parts += [col_findings, control_findings]
-        if date1904:
-            frame, shifted = _shift_1904_serials(frame, spec, name)
-            parts.append(shifted)
-        typed, type_findings = coerce_table(frame, spec, codes=config.codes_for(name),
-                                            date_format=config.date_format, partial_dates=config.partial_dates)
-        parts.append(type_findings)
-        tables[name] = typed
+        tables[name], table_findings = steps.type_table(frame, spec, name, config)
+        parts += table_findings
     for key, (_, sheet) in raw.items():
         if key not in claimed:
             parts.append(finding("warning", "table-unknown", sheet,
                                  f"'{sheet}' is not a table of the study format ({', '.join(TABLES)}); "
                                  "it is ignored (map it in [sheets] if it is one of them)"))
-    if "adverse_events" in tables:
-        tables["adverse_events"], ae_findings = _normalise_ae_terms(tables["adverse_events"])
-        parts.append(ae_findings)
-    if "patients" in tables:
-        tables["patients"], ldh_findings = _derive_ldh(tables["patients"])
-        tables["patients"], center_findings = rules.unify_center_spellings(tables["patients"])
-        parts += [ldh_findings, center_findings]
     cutoff = config.cutoff_date if config.cutoff_date is not None else pd.Timestamp.today().normalize()
-    for check in (rules.check_integrity, rules.check_date_order, rules.check_consistency,
-                  rules.check_adverse_events, rules.check_best_response, check_lugano):
-        parts.extend(check(tables))
-    parts.extend(rules.check_future_dates(tables, cutoff))
-    centers = None
-    patients = tables.get("patients")
-    if patients is not None and {"patient_id", "center"} <= set(patients.columns):
-        centers = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")["center"]
-    return Study(source=str(path), tables=tables, findings=combine(parts, centers), config=config,
-                 sheet_names=sheet_names)
+    tables, check_findings = steps.check_tables(tables, cutoff)
+    return tables, parts + list(check_findings), sheet_names
 
 
 # Day 0 of Excel's 1904 date system is 1904-01-01, 1,462 days after the 1900 system's day 0.

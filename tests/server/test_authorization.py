@@ -8,6 +8,7 @@ permission code.
 from __future__ import annotations
 
 import io
+import urllib.parse
 import zipfile
 
 from tests.server.web import Web, logged_in
@@ -82,7 +83,21 @@ RULES = {
     "query-step": {"read": lambda role, t: 405, "write": lambda role, t: _query_answer(role, t, 302)},
     "export": {"read": lambda role, t: 200 if role in ("coordinator", "statistician") else 403,
                "write": lambda role, t: 405},
+    # The audit trail per center: a center user only its own (another center does not exist for
+    # it), the coordinator and monitors any center; statistician and admin none.
+    "api-audit-export": {"read": lambda role, t: _audit_export(role, t), "write": lambda role, t: 405},
+    "audit-export": {"read": lambda role, t: _audit_export(role, t), "write": lambda role, t: 405},
+    # Users and roles: the study admin only.
+    "user-list": {"read": lambda role, t: 200 if role == "admin" else 403,
+                  "write": lambda role, t: 302 if role == "admin" else 403},
+    "user-change": {"read": lambda role, t: 405, "write": lambda role, t: 302 if role == "admin" else 403},
 }
+
+
+def _audit_export(role, target):
+    if role in ("investigator", "viewer"):
+        return 200 if target == "own" else 404
+    return 200 if role in ALL_CENTERS else 403
 
 
 def test_every_route_has_a_rule(django_routes):
@@ -123,9 +138,12 @@ def _request(server, route, op, role, user, target_pid, target_center, n):
         # Leave the patient unlocked for the rest of the matrix.
         assert server.call("POST", "/api/unlock", token=coordinator, body=lock_body).status == 200
         return r
+    if route == "api-audit-export":
+        return server.call("GET" if op == "read" else "POST", f"/api/audit/export?center={target_center}",
+                           token=tok, body=None if op == "read" else {})
     if route.startswith("api-quer"):
         return _api_query_request(server, route, op, tok, target_pid, n)
-    return _page_request(server, route, op, user, target_pid, n)
+    return _page_request(server, route, op, user, target_pid, n, target_center)
 
 
 def _api_query_request(server, route, op, tok, target_pid, n):
@@ -140,7 +158,7 @@ def _api_query_request(server, route, op, tok, target_pid, n):
     return server.call("POST", f"/api/queries/{qid}/answer", token=tok, body={"text": f"matrix {n}"})
 
 
-def _page_request(server, route, op, user, target_pid, n):
+def _page_request(server, route, op, user, target_pid, n, target_center=""):
     """A page as a browser asks for it: GET to read, a form POST (with its CSRF token) to write."""
     if route in ("login", "logout"):  # a session of its own: the cached one stays logged in
         web = Web(server.url) if route == "login" else Web(server.url).login(user, server.passwords[user])
@@ -165,6 +183,12 @@ def _page_request(server, route, op, user, target_pid, n):
         "query-page": (f"/queries/{qid}/", {}),
         "query-step": (f"/queries/{qid}/answer", {"text": f"matrix {n}"}),
         "export": ("/export", {}),
+        "audit-export": (f"/audit/export?center={urllib.parse.quote(target_center)}", {}),
+        "user-list": ("/users/", {"username": f"mx_user_{n}", "password": "Matrix-user-passphrase-3",
+                                  "role": "monitor", "center": ""}),
+        # Moves the matrix's own target user between two roles (nothing else depends on it).
+        "user-change": ("/users/mx_target/", {"role": "monitor" if n % 2 else "coordinator", "center": "",
+                                              "active": "yes", "reason": f"matrix {n}"}),
     }[route]
     return web.get(path) if op == "read" else web.post(path, form)
 
@@ -215,6 +239,11 @@ def _matrix_fixtures(server, *patient_ids):
         assert r.status == 201, r.body
         server.__dict__["_matrix_queries"][pid] = r.json["id"]
         server.__dict__["_matrix_records"][pid] = r.json["record_id"]
+    if "_matrix_target" not in server.__dict__:  # the user that "user-change" changes
+        r = logged_in(server, "admin").post("/users/", {"username": "mx_target", "password": "Matrix-target-pass-5",
+                                                         "role": "monitor", "center": ""})
+        assert r.status == 302, r.text[:500]
+        server.__dict__["_matrix_target"] = True
 
 
 def _leak(reply, other_pid, other_center) -> int:

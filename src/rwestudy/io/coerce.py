@@ -42,16 +42,21 @@ def blank_to_na(values: pd.Series, keep: tuple[str, ...] = ()) -> pd.Series:
 
 
 def coerce_table(raw: pd.DataFrame, spec: Table, *, codes: dict[str, dict[str, str]],
-                 date_format: str, partial_dates: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 date_format: str, partial_dates: str,
+                 only: frozenset[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed copy of ``raw`` following ``spec``, plus findings.
 
     ``raw``'s index is the source row number and is kept. Columns not in the
     contract are kept as text. ``codes`` maps column -> {user value (lower
-    case) -> canonical code} from the study mapping.
+    case) -> canonical code} from the study mapping. ``only``: type just these
+    columns (the capture server types one column at a time; the row's
+    patient_id and center stay in ``raw`` because findings carry them).
     """
     out = pd.DataFrame(index=raw.index)
     findings = [empty_findings()]
     for name in raw.columns:
+        if only is not None and name not in only:
+            continue
         col = spec.by_name.get(name)
         values = raw[name]
         if col is None:

@@ -12,7 +12,10 @@ import datetime as dt
 import hashlib
 import json
 
-from django.db import connection
+import threading
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.utils import timezone
 
 from rwestudy.server.models import AuditEntry
@@ -26,6 +29,23 @@ def digest(prev_hash: str, e: AuditEntry) -> str:
                e.action, e.table, e.record_id, e.patient_id, e.center, e.field, e.old, e.new, e.reason]
     text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
+
+
+# SQLite has one writer at a time: the server's threads queue here for it, in order, rather
+# than polling SQLite's busy handler (which sleeps up to 100 ms between tries). Other
+# processes writing the same file (a `serve import`) still wait through the busy timeout.
+_SQLITE_WRITER = threading.RLock()
+
+
+@contextmanager
+def writing():
+    """A write transaction (`transaction.atomic`), one thread at a time on SQLite."""
+    if connection.vendor != "sqlite":
+        with transaction.atomic():
+            yield
+        return
+    with _SQLITE_WRITER, transaction.atomic():
+        yield
 
 
 def lock_chain() -> None:

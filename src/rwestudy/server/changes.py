@@ -10,7 +10,6 @@ import json
 import tempfile
 from pathlib import Path
 
-from django.db import transaction
 
 from rwestudy.io.schema import TABLES
 from rwestudy.server import audit
@@ -54,7 +53,7 @@ def _entry(study, username, action, record, field, old, new, reason="") -> Audit
 def import_tables(study: Study, tables: dict[str, list[dict[str, str]]], username: str, reason: str) -> int:
     """Load contract rows (text values) into the study: centers as named in `patients`,
     each row audited as imported (one entry holding the whole row). Returns rows loaded."""
-    with transaction.atomic():
+    with audit.writing():
         centers = {c.name: c for c in Center.objects.filter(study=study)}
         patient_center = {}
         for row in tables.get("patients", []):
@@ -104,7 +103,7 @@ def create_patient(study: Study, center: Center, username: str, patient_id: str,
                    rows: dict[str, list[dict[str, str]]] | None = None) -> Record:
     """A new patient and its other rows (adverse events, treatment...) in one transaction:
     all of them are saved, with their audit entries, or none."""
-    with transaction.atomic():
+    with audit.writing():
         audit.lock_chain()
         _check_unlocked(study, None)
         record = Record.objects.create(study=study, center=center, table="patients", patient_id=patient_id,
@@ -120,7 +119,7 @@ def create_patient(study: Study, center: Center, username: str, patient_id: str,
 def create_row(study: Study, center: Center, username: str, table: str, patient_id: str, values: dict[str, str],
                reason: str = "") -> Record:
     """A new row of a patient's table (a response, an adverse event...), audited as one "create" entry."""
-    with transaction.atomic():
+    with audit.writing():
         record = Record.objects.create(study=study, center=center, table=table, patient_id=patient_id,
                                        data={k: v for k, v in values.items() if v})
         audit.append([_entry(study, username, "create", record, "*", None,
@@ -130,7 +129,7 @@ def create_row(study: Study, center: Center, username: str, table: str, patient_
 
 def delete_record(record: Record, expected: dict, username: str, reason: str) -> None:
     """Delete a row if it still holds `expected`; the audit entry keeps the whole row as its old value."""
-    with transaction.atomic():
+    with audit.writing():
         current = Record.objects.select_for_update().select_related("center").get(pk=record.pk)
         if current.data != expected:
             raise Conflict("the record was changed by someone else meanwhile; reload it and try again")
@@ -142,7 +141,7 @@ def delete_record(record: Record, expected: dict, username: str, reason: str) ->
 
 def update_record(record: Record, expected: dict, changes: dict[str, str], username: str, reason: str) -> None:
     """Apply `changes` (field -> new text, "" = empty) if the record still holds `expected`."""
-    with transaction.atomic():
+    with audit.writing():
         audit.lock_chain()
         _check_unlocked(record.study, record.patient_id)
         current = Record.objects.select_for_update().select_related("center").get(pk=record.pk)
@@ -178,7 +177,7 @@ def _set_cutoff(study: Study, cutoff, username: str, reason: str) -> list[AuditE
 
 def lock(study: Study, username: str, reason: str, cutoff=None, patient: Record | None = None) -> bool:
     """Set the data cut-off (if given) and lock the study, or one patient. False when it was locked already."""
-    with transaction.atomic():
+    with audit.writing():
         audit.lock_chain()
         study = Study.objects.select_for_update().get(pk=study.pk)
         entries = _set_cutoff(study, cutoff, username, reason)
@@ -200,7 +199,7 @@ def lock(study: Study, username: str, reason: str, cutoff=None, patient: Record 
 
 def unlock(study: Study, username: str, reason: str, patient: Record | None = None) -> bool:
     """Unlock the study, or one patient. False when it was not locked."""
-    with transaction.atomic():
+    with audit.writing():
         audit.lock_chain()
         study = Study.objects.select_for_update().get(pk=study.pk)
         if patient is None:

@@ -74,6 +74,16 @@ def document() -> dict:
                                                    "schema": {"type": "string"}}],
                                    "responses": {"200": _ok("user, time, field, old, new, reason of each change"),
                                                  "404": not_found}}},
+            "/api/audit/export": {"get": {
+                "summary": "One center's audit trail as CSV (center users: their own center only; coordinator "
+                           "and monitors: any center); a cell a spreadsheet would run as a formula gets a "
+                           "leading apostrophe", "security": auth,
+                "parameters": [{"name": "center", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "the center's name (center users: optional, their own)"}],
+                "responses": {"200": _ok("CSV: id, at_utc, user, action, table, record_id, patient_id, center, "
+                                         "field, old, new, reason, hash", {"type": "string"}, "text/csv"),
+                              "403": _ok("roles that do not read the audit trail (statistician, admin)"),
+                              "404": _ok("no such center, or another center than a center user's own")}}},
             "/api/export": {"get": {"summary": "Snapshot zip: CSVs, study.xlsx, manifest.json", "security": auth,
                                     "responses": {"200": _ok("zip", {"type": "string", "format": "binary"},
                                                              "application/zip"),

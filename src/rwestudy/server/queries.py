@@ -12,7 +12,6 @@ they follow the same rules.
 """
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from rwestudy.io.schema import TABLES
@@ -84,7 +83,7 @@ def open_query(m, username: str, patient_record: Record, table: str, record_id, 
         raise Refused(400, f"this patient has no row {record_id} in {table!r}")
     text = _text(text)
     now = timezone.now()
-    with transaction.atomic():
+    with audit.writing():
         q = Query.objects.create(study=m.study, center=patient_record.center, patient_id=patient_record.patient_id,
                                  table=table, record_id=record_id, field=field, rule=str(rule or "")[:64],
                                  text=text, status="open", opened_by=username, opened_at=now, updated_at=now)
@@ -103,7 +102,7 @@ def step(m, username: str, query: Query, action: str, text) -> Query:
     if m.study.locked:
         raise Refused(409, "the study is locked")
     text = _text(text) if action != "close" else str(text or "").strip()[:MAX_TEXT]
-    with transaction.atomic():
+    with audit.writing():
         q = Query.objects.select_for_update().select_related("study", "center").get(pk=query.pk)
         if q.status not in allowed_from:
             raise Refused(409, f"a query that is {q.status} cannot be {'answered' if action == 'answer' else action + 'd'}")

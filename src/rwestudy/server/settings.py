@@ -25,11 +25,15 @@ def database(url: str) -> dict:
         return {"ENGINE": "django.db.backends.postgresql", "NAME": parsed.path.lstrip("/"),
                 "USER": unquote(parsed.username or ""), "PASSWORD": unquote(parsed.password or ""),
                 "HOST": parsed.hostname or "", "PORT": str(parsed.port or ""),
-                "ATOMIC_REQUESTS": False}
+                "ATOMIC_REQUESTS": False,
+                # One connection per server thread, kept (and checked after an error).
+                "CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}
     if parsed.scheme not in ("", "sqlite"):
         raise ValueError(f"--db must be sqlite:///FILE or postgresql://..., got {parsed.scheme}://")
     path = url[len("sqlite:///"):] if parsed.scheme else url
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(Path(path).resolve()),
+            # Each waitress thread keeps its connection: no reconnect and PRAGMAs per request.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # WAL: readers never block the writer; synchronous=FULL: a save acknowledged
                 # over HTTP is on disk even if the server is killed right after.

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/patients", api.patients, name="api-patients"),
     path("api/patients/<str:patient_id>", api.patient, name="api-patient"),
     path("api/audit", api.audit_rows, name="api-audit"),
+    path("api/audit/export", api.audit_export, name="api-audit-export"),
     path("api/export", api.export, name="api-export"),
     path("api/lock", api.lock, name="api-lock"),
     path("api/unlock", api.unlock, name="api-unlock"),
@@ -32,4 +33,7 @@ urlpatterns = [
     path("queries/<int:query_id>/", views.query_page, name="query-page"),
     path("queries/<int:query_id>/<str:action>", views.query_step, name="query-step"),
     path("export", views.export, name="export"),
+    path("audit/export", views.audit_export_page, name="audit-export"),
+    path("users/", views.user_list, name="user-list"),
+    path("users/<str:username>/", views.user_change, name="user-change"),
 ]
